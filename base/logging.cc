@@ -33,11 +33,16 @@ std::string& Prefix() {
 
 char SeverityLetter(LogSeverity severity) {
   switch (severity) {
-    case LogSeverity::kDebug: return 'D';
-    case LogSeverity::kInfo: return 'I';
-    case LogSeverity::kWarning: return 'W';
-    case LogSeverity::kError: return 'E';
-    case LogSeverity::kFatal: return 'F';
+    case LogSeverity::kDebug:
+      return 'D';
+    case LogSeverity::kInfo:
+      return 'I';
+    case LogSeverity::kWarning:
+      return 'W';
+    case LogSeverity::kError:
+      return 'E';
+    case LogSeverity::kFatal:
+      return 'F';
   }
   return '?';
 }
@@ -49,7 +54,8 @@ void SetMinLogSeverity(LogSeverity severity) {
 }
 
 LogSeverity MinLogSeverity() {
-  return static_cast<LogSeverity>(MinSeverity().load(std::memory_order_relaxed));
+  return static_cast<LogSeverity>(
+      MinSeverity().load(std::memory_order_relaxed));
 }
 
 void SetLogPrefix(std::string prefix) { Prefix() = std::move(prefix); }

@@ -1,7 +1,7 @@
 // Structured logging and invariant checks, the one place that names a backend.
 //
-//   SLUICE_LOG(INFO) << "became leader" << LogKV("group", g) << LogKV("term", t);
-//   SLUICE_CHECK(index > 0) << "group " << g;   // crashes with the message
+//   SLUICE_LOG(INFO) << "became leader" << LogKV("group", g) << LogKV("term",
+//   t); SLUICE_CHECK(index > 0) << "group " << g;   // crashes with the message
 //
 // Lines go to stderr as
 //   I20261128 08:30:00.123456 node=2 raft.cc:120] became leader group=7 term=3
@@ -16,7 +16,13 @@
 
 namespace sluice {
 
-enum class LogSeverity { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kFatal = 4 };
+enum class LogSeverity {
+  kDebug = 0,
+  kInfo = 1,
+  kWarning = 2,
+  kError = 3,
+  kFatal = 4
+};
 
 // Lines below this severity are dropped. Default kInfo; SLUICE_LOG_LEVEL=debug|
 // info|warning|error in the environment overrides it at start.
@@ -78,22 +84,22 @@ struct LogVoidify {
 #define SLUICE_LOG_SEVERITY_ERROR ::sluice::LogSeverity::kError
 #define SLUICE_LOG_SEVERITY_FATAL ::sluice::LogSeverity::kFatal
 
-#define SLUICE_LOG(severity)                                              \
-  (SLUICE_LOG_SEVERITY_##severity < ::sluice::MinLogSeverity())           \
-      ? (void)0                                                           \
-      : ::sluice::internal::LogVoidify() &                                \
+#define SLUICE_LOG(severity)                                               \
+  (SLUICE_LOG_SEVERITY_##severity < ::sluice::MinLogSeverity())            \
+      ? (void)0                                                            \
+      : ::sluice::internal::LogVoidify() &                                 \
             ::sluice::internal::LogMessage(SLUICE_LOG_SEVERITY_##severity, \
-                                           __FILE__, __LINE__)            \
+                                           __FILE__, __LINE__)             \
                 .stream()
 
 // Crashes with the condition and the streamed message when `cond` is false.
 // For broken invariants (bugs), never for bad input.
-#define SLUICE_CHECK(cond)                                                 \
-  (cond) ? (void)0                                                         \
-         : ::sluice::internal::LogVoidify() &                              \
+#define SLUICE_CHECK(cond)                                                   \
+  (cond) ? (void)0                                                           \
+         : ::sluice::internal::LogVoidify() &                                \
                ::sluice::internal::LogMessage(::sluice::LogSeverity::kFatal, \
-                                              __FILE__, __LINE__)          \
-                       .stream()                                           \
+                                              __FILE__, __LINE__)            \
+                       .stream()                                             \
                    << "Check failed: " #cond " "
 
 #endif  // SLUICE_BASE_LOGGING_H_

@@ -25,8 +25,8 @@ class Random {
   }
   // Uniform in [lo, hi].
   int64_t Range(int64_t lo, int64_t hi) {
-    return lo + static_cast<int64_t>(
-                    Uniform(static_cast<uint64_t>(hi - lo) + 1));
+    return lo +
+           static_cast<int64_t>(Uniform(static_cast<uint64_t>(hi - lo) + 1));
   }
   // Uniform in [0, 1).
   double UnitDouble() { return (engine_() >> 11) * 0x1.0p-53; }
