@@ -63,7 +63,7 @@ absl::Status ValidateAttribute(const std::string& field,
   const std::string& type = a.data_type();
   std::string_view base = type;
   if (size_t dot = type.find('.'); dot != std::string::npos) {
-    base = std::string_view(type).substr(0, dot);
+    base = base.substr(0, dot);
     if (dot + 1 == type.size()) {
       return Invalid(field + ".data_type", "empty custom type after '.'");
     }

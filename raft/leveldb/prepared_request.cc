@@ -91,7 +91,7 @@ std::unique_ptr<PreparedRequest> Prepare(WriteRequest request) {
     }
   }
   prepared.bytes += request.extra.ApproximateSize();
-  prepared.extra = std::move(request.extra);
+  prepared.extra = request.extra;  // WriteBatch has no move; one copy
   return owned;
 }
 
