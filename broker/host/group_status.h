@@ -1,0 +1,35 @@
+// GroupStatus: a copy of what one group looks like on this node at one
+// moment (NodeHost::Status, leadership observers). Plain data.
+#ifndef SLUICE_BROKER_HOST_GROUP_STATUS_H_
+#define SLUICE_BROKER_HOST_GROUP_STATUS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "raft/core/ready.h"
+#include "raft/types.h"
+#include "sluice/internal/raft.pb.h"
+
+namespace sluice::broker {
+
+struct GroupStatus {
+  raft::GroupId group;
+  std::string kind;
+  raft::Role role = raft::Role::kFollower;
+  raft::NodeId leader;  // kNoNode when unknown
+  raft::Term term;
+  raft::Index commit;
+  // Applied to the state machine in memory.
+  raft::Index applied;
+  // Applied, with the state machine's writes durable (what a snapshot of
+  // the DB, or a restart, holds at least).
+  raft::Index durable_applied;
+  raft::Index last_index;
+  raft::Index snapshot_index;  // of the stored snapshot metadata
+  size_t pending_proposals = 0;
+  sluice::internal::raft::ConfState conf_state;
+};
+
+}  // namespace sluice::broker
+
+#endif  // SLUICE_BROKER_HOST_GROUP_STATUS_H_

@@ -1,0 +1,34 @@
+// The statuses NodeHost hands to proposers, and the leader hint some carry.
+// UNAVAILABLE "not leader" carries the known leader's node id as a status
+// payload, so the node layer can redirect (or forward) without parsing text.
+// Pure functions; any thread.
+#ifndef SLUICE_BROKER_HOST_HOST_ERRORS_H_
+#define SLUICE_BROKER_HOST_HOST_ERRORS_H_
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "raft/types.h"
+
+namespace sluice::broker {
+
+// Type URL of the payload that holds the leader's node id (decimal text).
+inline constexpr absl::string_view kLeaderPayload =
+    "type.sluice.dev/sluice.host.Leader";
+
+// UNAVAILABLE: this node does not lead `group`; `leader` may be kNoNode.
+absl::Status NotLeaderError(raft::GroupId group, raft::NodeId leader);
+// UNAVAILABLE: leadership changed before the proposal was applied. The
+// command may still be applied by the new leader (outcome unknown).
+absl::Status LeadershipLostError(raft::GroupId group, raft::NodeId leader);
+// RESOURCE_EXHAUSTED with a retry hint.
+absl::Status TooManyProposalsError(raft::GroupId group, size_t pending,
+                                   absl::Duration retry_after);
+// The leader named by a NotLeaderError / LeadershipLostError, if known.
+std::optional<raft::NodeId> LeaderHint(const absl::Status& status);
+
+}  // namespace sluice::broker
+
+#endif  // SLUICE_BROKER_HOST_HOST_ERRORS_H_

@@ -1,0 +1,300 @@
+// Three NodeHosts in one process over InProcessNetwork, real LevelDB:
+// replication of queue commands, failover, restart, snapshots to a far
+// behind follower, redirects and backpressure.
+#include "broker/host/node_host.h"
+
+#include <vector>
+
+#include "broker/host/host_errors.h"
+#include "broker/host/latch.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "raft/leveldb/mutex_lock.h"
+#include "tests/broker/host/host_test_util.h"
+
+namespace sluice::broker::testing {
+namespace {
+
+using ::testing::Each;
+using ::testing::Eq;
+using ::testing::SizeIs;
+
+constexpr raft::GroupId kGroup{7};
+
+// Sends `n` messages through node `leader`; returns their sequences.
+std::vector<MessageSeq> SendMany(HostCluster& c, int leader, int n,
+                                 const std::string& prefix) {
+  std::vector<MessageSeq> seqs;
+  for (int i = 0; i < n; ++i) {
+    auto applied =
+        c.Propose(leader, kGroup, SendCommand(prefix + std::to_string(i)));
+    EXPECT_TRUE(applied.ok()) << applied.status();
+    if (!applied.ok()) break;
+    const ApplyResult* r = QueueApplyResult(applied->result);
+    EXPECT_NE(r, nullptr);
+    if (r == nullptr) break;
+    EXPECT_TRUE(r->status.ok()) << r->status;
+    EXPECT_THAT(r->sends, SizeIs(1));
+    EXPECT_TRUE(r->sends[0].status.ok()) << r->sends[0].status;
+    seqs.push_back(r->sends[0].seq);
+  }
+  return seqs;
+}
+
+void ExpectSameDigests(HostCluster& c) {
+  ASSERT_TRUE(c.WaitConverged(kGroup).has_value());
+  std::vector<std::string> digests = c.Digests(kGroup);
+  ASSERT_THAT(digests, SizeIs(c.live().size()));
+  EXPECT_THAT(digests, Each(Eq(digests[0])));
+}
+
+// Every acknowledged message is readable on node `id`.
+void ExpectReadable(HostCluster& c, int id,
+                    const std::vector<MessageSeq>& seqs) {
+  ASSERT_TRUE(c.WaitConverged(kGroup).has_value());
+  ASSERT_TRUE(c.WithQueue(id, kGroup, [&](QueueStateMachine& q) {
+                 for (MessageSeq seq : seqs) {
+                   EXPECT_TRUE(q.ReadMessage(seq).ok())
+                       << "node " << id << " lost message " << seq.value();
+                 }
+               }).ok());
+}
+
+TEST(NodeHostTest, ReplicatesQueueCommandsToIdenticalState) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+
+  std::vector<MessageSeq> seqs = SendMany(c, *leader, 20, "job-");
+  ASSERT_THAT(seqs, SizeIs(20));
+  auto received = c.Receive(*leader, kGroup, 5);
+  ASSERT_TRUE(received.ok()) << received.status();
+  ASSERT_THAT(received->leased, SizeIs(5));
+  for (int i = 0; i < 2; ++i) {
+    auto deleted =
+        c.Propose(*leader, kGroup, DeleteCommand(received->leased[i]));
+    ASSERT_TRUE(deleted.ok()) << deleted.status();
+    const ApplyResult* r = QueueApplyResult(deleted->result);
+    ASSERT_NE(r, nullptr);
+    ASSERT_THAT(r->entries, SizeIs(1));
+    EXPECT_TRUE(r->entries[0].ok()) << r->entries[0];
+  }
+  ExpectSameDigests(c);
+  for (int id : c.live()) {
+    ASSERT_TRUE(c.WithQueue(id, kGroup, [&](QueueStateMachine& q) {
+                   QueueStats stats = q.Stats(absl::Now());
+                   EXPECT_EQ(stats.visible, 15u) << "node " << id;
+                   EXPECT_EQ(stats.in_flight, 3u) << "node " << id;
+                 }).ok());
+  }
+}
+
+TEST(NodeHostTest, ProposalToFollowerFailsNamingTheLeader) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  const int follower = *leader % 3 + 1;
+  auto r = c.Propose(follower, kGroup, SendCommand("x"));
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_EQ(LeaderHint(r.status()), raft::NodeId(*leader)) << r.status();
+
+  auto missing = c.Propose(*leader, raft::GroupId(99), SendCommand("x"));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(NodeHostTest, LeaderCrashElectsNewLeaderAndLosesNothingAcknowledged) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto first = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(first.has_value());
+  std::vector<MessageSeq> seqs = SendMany(c, *first, 10, "before-");
+
+  c.Stop(*first);
+  auto second = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_NE(*second, *first);
+  std::vector<MessageSeq> more = SendMany(c, *second, 10, "after-");
+  seqs.insert(seqs.end(), more.begin(), more.end());
+  ASSERT_THAT(seqs, SizeIs(20));
+  for (int id : c.live()) ExpectReadable(c, id, seqs);
+
+  // The old leader comes back from its directory and catches up.
+  c.Start(*first);
+  ASSERT_TRUE(c.WaitForLeader(kGroup).has_value());
+  ExpectSameDigests(c);
+  ExpectReadable(c, *first, seqs);
+}
+
+TEST(NodeHostTest, WholeClusterRestartRecoversState) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  std::vector<MessageSeq> seqs = SendMany(c, *leader, 15, "m-");
+  ExpectSameDigests(c);
+  const std::string before = c.Digests(kGroup)[0];
+
+  for (int id = 1; id <= 3; ++id) c.Stop(id);
+  for (int id = 1; id <= 3; ++id) c.Start(id);
+  leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  ExpectReadable(c, *leader, seqs);
+  // The new leader's empty entry moved the applied index, not the state.
+  std::vector<std::string> after = c.Digests(kGroup);
+  for (const std::string& d : after) {
+    EXPECT_EQ(d.substr(d.rfind(' ')), before.substr(before.rfind(' ')));
+  }
+  // And it keeps working.
+  EXPECT_THAT(SendMany(c, *leader, 3, "again-"), SizeIs(3));
+  ExpectSameDigests(c);
+}
+
+TEST(NodeHostTest, FarBehindFollowerGetsASnapshot) {
+  HostCluster c(3, [](NodeHost::Options& o) {
+    o.compact_after = 20;
+    o.compact_keep = 5;
+  });
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  const int lagging = *leader % 3 + 1;
+  c.network().Isolate(raft::NodeId(lagging));
+  std::vector<MessageSeq> seqs = SendMany(c, *leader, 60, "s-");
+  ASSERT_THAT(seqs, SizeIs(60));
+  auto status = c.host(*leader)->StatusOf(kGroup);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_GE(status->snapshot_index.value(), 40u);
+
+  c.network().Rejoin(raft::NodeId(lagging));
+  ASSERT_TRUE(
+      PollUntil([&] { return c.network().stats().snapshots_delivered > 0; }));
+  ExpectSameDigests(c);
+  ExpectReadable(c, lagging, seqs);
+
+  // The restored follower restarts from its own snapshot and log.
+  c.Stop(lagging);
+  c.Start(lagging);
+  EXPECT_THAT(SendMany(c, *c.WaitForLeader(kGroup), 3, "t-"), SizeIs(3));
+  ExpectSameDigests(c);
+}
+
+TEST(NodeHostTest, TooManyPendingProposalsIsResourceExhausted) {
+  HostCluster c(3, [](NodeHost::Options& o) { o.max_pending_proposals = 4; });
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+
+  // Hold the leader's disk: nothing it proposes can be applied there.
+  c.gate(*leader).Close();
+  constexpr int kProposals = 8;
+  absl::Mutex mu;
+  std::vector<absl::Status> results;
+  Latch all_answered;
+  for (int i = 0; i < kProposals; ++i) {
+    c.host(*leader)->Propose(kGroup, SendCommand("b").SerializeAsString(),
+                             [&](absl::StatusOr<Applied> r) {
+                               raft::ldb::MutexLock lock(&mu);
+                               results.push_back(r.status());
+                               if (results.size() == kProposals)
+                                 all_answered.Notify();
+                             });
+  }
+  ASSERT_TRUE(PollUntil([&] {
+    raft::ldb::MutexLock lock(&mu);
+    return results.size() == kProposals - 4;
+  }));
+  {
+    raft::ldb::MutexLock lock(&mu);
+    for (const absl::Status& s : results) {
+      EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+      EXPECT_THAT(std::string(s.message()),
+                  ::testing::HasSubstr("retry after"));
+    }
+  }
+  c.gate(*leader).Open();
+  ASSERT_TRUE(all_answered.WaitWithTimeout(absl::Seconds(30)));
+  raft::ldb::MutexLock lock(&mu);
+  int ok = 0;
+  for (const absl::Status& s : results) ok += s.ok();
+  EXPECT_EQ(ok, 4);
+}
+
+TEST(NodeHostTest, RemovedGroupIsGoneAndItsIdIsNotReused) {
+  HostCluster c(1);
+  c.CreateGroup(kGroup);
+  ASSERT_TRUE(c.WaitForLeader(kGroup).has_value());
+  EXPECT_THAT(SendMany(c, 1, 3, "r-"), SizeIs(3));
+  ASSERT_TRUE(c.host(1)->RemoveGroup(kGroup).ok());
+  EXPECT_FALSE(c.host(1)->StatusOf(kGroup).has_value());
+  c.Stop(1);
+  c.Start(1);
+  EXPECT_FALSE(c.host(1)->StatusOf(kGroup).has_value());
+  GroupSpec spec{kGroup, kQueuePartitionKind, {raft::NodeId(1)}};
+  EXPECT_EQ(c.host(1)->CreateGroup(spec).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(NodeHostTest, EmptyNodeJoinsThroughAConfChange) {
+  HostCluster c(4);
+  c.CreateGroup(kGroup, /*voters=*/3);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  std::vector<MessageSeq> seqs = SendMany(c, *leader, 5, "j-");
+
+  sluice::internal::raft::ConfChange cc;
+  auto* add = cc.add_changes();
+  add->set_type(sluice::internal::raft::CONF_CHANGE_TYPE_ADD_VOTER);
+  add->set_node_id(4);
+  Latch done;
+  absl::StatusOr<Applied> added;
+  c.host(*leader)->ProposeConfChange(kGroup, cc,
+                                     [&](absl::StatusOr<Applied> r) {
+                                       added = std::move(r);
+                                       done.Notify();
+                                     });
+  ASSERT_TRUE(done.WaitWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(added.ok()) << added.status();
+  ExpectSameDigests(c);
+  ExpectReadable(c, 4, seqs);
+  auto status = c.host(4)->StatusOf(kGroup);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->conf_state.voters_size(), 4);
+}
+
+TEST(NodeHostTest, LeadershipTransferAndObserver) {
+  absl::Mutex mu;
+  std::vector<std::pair<int, uint64_t>> changes;  // (node, leader)
+  HostCluster c(3, [&](NodeHost::Options& o) {
+    const int id = static_cast<int>(o.node_id.value());
+    o.on_leader_change = [&, id](const GroupStatus& s) {
+      raft::ldb::MutexLock lock(&mu);
+      changes.push_back({id, s.leader.value()});
+    };
+  });
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  const int target = *leader % 3 + 1;
+  Latch done;
+  absl::Status transfer;
+  c.host(*leader)->TransferLeadership(kGroup, raft::NodeId(target),
+                                      [&](absl::Status s) {
+                                        transfer = s;
+                                        done.Notify();
+                                      });
+  done.Wait();
+  ASSERT_TRUE(transfer.ok()) << transfer;
+  ASSERT_TRUE(PollUntil([&] { return c.WaitForLeader(kGroup) == target; }));
+  EXPECT_THAT(SendMany(c, target, 2, "x-"), SizeIs(2));
+  raft::ldb::MutexLock lock(&mu);
+  bool saw_target = false;
+  for (auto [node, lead] : changes) {
+    saw_target |= lead == static_cast<uint64_t>(target);
+  }
+  EXPECT_TRUE(saw_target);
+}
+
+}  // namespace
+}  // namespace sluice::broker::testing
