@@ -15,10 +15,10 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "grpcpp/server_builder.h"
 #include "broker/host/transport.h"
 #include "broker/transport/peer_sender.h"
 #include "broker/transport/raft_transport_service.h"
+#include "grpcpp/server_builder.h"
 
 namespace sluice::broker {
 

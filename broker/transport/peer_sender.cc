@@ -160,14 +160,23 @@ void PeerSender::StreamUntilBroken(RaftTransport::Stub& stub) {
       // the next write.
       RaftStreamResponse accepted;
       if (!stream->Read(&accepted)) break;
+      if (peer_down_logged_) {
+        SLUICE_LOG(INFO) << "raft stream to node " << options_.peer << " at "
+                         << options_.address << " is back";
+        peer_down_logged_ = false;
+      }
     }
   }
   context.TryCancel();
   grpc::Status status = stream->Finish();
-  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+  // Logged once per outage, not once per retry.
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED &&
+      !peer_down_logged_) {
     SLUICE_LOG(WARNING) << "raft stream to node " << options_.peer << " at "
                         << options_.address
-                        << " ended: " << status.error_message();
+                        << " ended: " << status.error_message()
+                        << " (retrying quietly)";
+    peer_down_logged_ = true;
   }
   absl::MutexLock lock(&mu_);
   stream_context_ = nullptr;

@@ -70,6 +70,7 @@ class PeerSender {
   grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   grpc::ClientContext* snapshot_context_ ABSL_GUARDED_BY(mu_) = nullptr;
 
+  bool peer_down_logged_ = false;  // message thread only
   std::thread message_thread_;
   std::thread snapshot_thread_;
 };
