@@ -155,6 +155,7 @@ void QueueStateMachine::ApplyPurge(const internal::Purge& purge,
   }
   for (uint64_t seq : doomed) DeleteMessage(seq, batch);
   result.purge_below = MessageSeq(below);
+  result.removed = doomed.size();
 }
 
 void QueueStateMachine::ApplyExpireRetention(
@@ -169,6 +170,7 @@ void QueueStateMachine::ApplyExpireRetention(
     result.more = true;
   }
   for (uint64_t seq : expired) DeleteMessage(seq, batch);
+  result.removed = expired.size();
   // Producers idle for longer than the retention period are forgotten.
   const int64_t cutoff_us = absl::ToUnixMicros(cutoff);
   std::vector<std::string> idle;

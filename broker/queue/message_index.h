@@ -139,6 +139,14 @@ class MessageIndex {
   // Send time (rounded down to the second) of the oldest message, if any.
   std::optional<absl::Time> OldestSent() const;
 
+  // The earliest running timer (a delay, lease or reservation running out)
+  // on this replica's monotonic clock, if any: when a receive may next find
+  // something new to pick.
+  std::optional<absl::Time> NextDeadline() const {
+    if (timers_.empty()) return std::nullopt;
+    return absl::FromUnixMicros(timers_.begin()->first);
+  }
+
   const IndexCounts& counts() const { return counts_; }
   struct GroupCounts {
     uint64_t messages = 0;   // not in the outbox

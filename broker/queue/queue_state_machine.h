@@ -80,6 +80,8 @@ struct ApplyResult {
   // propose the command again (Purge with below_sequence = purge_below).
   bool more = false;
   MessageSeq purge_below;
+  // Purge, ExpireRetention: how many messages this command deleted.
+  uint64_t removed = 0;
 };
 
 // A message as a receiver (or a peek) sees it, read from LevelDB.
