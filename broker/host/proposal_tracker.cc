@@ -22,8 +22,11 @@ void ProposalTracker::OnApplied(raft::Index index, raft::Term term,
     auto node = pending_.extract(pending_.begin());
     Pending& p = node.mapped();
     if (node.key() == index && p.term == term) {
+      // Keys are unique, so `result` is moved at most once.
       out->push_back(
-          {std::move(p.callback), Applied{index, std::move(result)}});
+          {std::move(p.callback),
+           Applied{index,
+                   std::move(result)}});  // NOLINT(bugprone-use-after-move)
     } else {
       out->push_back({std::move(p.callback), overwritten});
     }

@@ -64,7 +64,7 @@ absl::Status ValidateReceive(const v1::ReceiveRequest& r) {
 
 PartitionOps::PartitionOps(QueueStateMachine& queue, Proposer& proposer,
                            PartitionOpsOptions options)
-    : queue_(queue), proposer_(proposer), options_(std::move(options)) {
+    : queue_(queue), proposer_(proposer), options_(options) {
   SLUICE_CHECK(options_.wall_clock != nullptr && options_.clock != nullptr)
       << "PartitionOps of partition " << options_.partition
       << " needs both clocks";
