@@ -38,8 +38,7 @@ absl::StatusOr<Term> RaftLog::TermAt(Index index) const {
 Term RaftLog::TermOrZero(Index index) const {
   absl::StatusOr<Term> t = TermAt(index);
   if (t.ok()) return *t;
-  SLUICE_CHECK(IsCompacted(t.status()) ||
-               IsLogUnavailable(t.status()))
+  SLUICE_CHECK(IsCompacted(t.status()) || IsLogUnavailable(t.status()))
       << "group=" << group_ << " index=" << index
       << " storage error: " << t.status();
   return Term(0);

@@ -33,8 +33,8 @@ TEST(MemoryStorageTest, EntriesHonoursByteLimitButReturnsOne) {
   EXPECT_EQ(one->size(), 1u);
   auto all = s.Entries(Index(1), Index(4), UINT64_MAX);
   EXPECT_EQ(all->size(), 3u);
-  EXPECT_TRUE(
-      sluice::raft::IsLogUnavailable(s.Entries(Index(1), Index(5), 100).status()));
+  EXPECT_TRUE(sluice::raft::IsLogUnavailable(
+      s.Entries(Index(1), Index(5), 100).status()));
 }
 
 TEST(MemoryStorageTest, CompactAndSnapshot) {
