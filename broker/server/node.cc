@@ -110,7 +110,6 @@ int Node::Drain(absl::Duration timeout) {
     remaining = 0;
     for (const GroupStatus& g : host_->Status()) {
       if (g.leader != self) continue;
-      ++remaining;
       raft::NodeId target = raft::kNoNode;
       for (uint64_t id : g.conf_state.voters()) {
         if (id != self.value()) {
@@ -118,7 +117,9 @@ int Node::Drain(absl::Duration timeout) {
           break;
         }
       }
-      if (target == raft::kNoNode) continue;  // a single-voter group stays
+      // A group with no other voter has nowhere to go: not worth waiting for.
+      if (target == raft::kNoNode) continue;
+      ++remaining;
       host_->TransferLeadership(g.group, target, [](absl::Status) {});
     }
     if (remaining == 0 || absl::Now() >= deadline) break;
