@@ -40,11 +40,20 @@ absl::Status LeadershipLostError(raft::GroupId group, raft::NodeId leader) {
       leader);
 }
 
+absl::Status WithRetryAfter(absl::Status status, absl::Duration retry_after) {
+  status.SetPayload(kRetryAfterPayload,
+                    absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(
+                        absl::Ceil(retry_after, absl::Milliseconds(1))))));
+  return status;
+}
+
 absl::Status TooManyProposalsError(raft::GroupId group, size_t pending,
                                    absl::Duration retry_after) {
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "group ", group.value(), " has ", pending,
-      " proposals pending; retry after ", absl::FormatDuration(retry_after)));
+  return WithRetryAfter(absl::ResourceExhaustedError(absl::StrCat(
+                            "group ", group.value(), " has ", pending,
+                            " proposals pending; retry after ",
+                            absl::FormatDuration(retry_after))),
+                        retry_after);
 }
 
 std::optional<raft::NodeId> LeaderHint(const absl::Status& status) {

@@ -18,6 +18,12 @@ namespace sluice::broker {
 inline constexpr absl::string_view kLeaderPayload =
     "type.sluice.dev/sluice.host.Leader";
 
+// Payload with the time after which a retry is worthwhile, decimal
+// milliseconds (the gRPC layer sends it as `sluice-retry-after-ms`).
+inline constexpr absl::string_view kRetryAfterPayload =
+    "sluice.v1/retry-after-ms";
+absl::Status WithRetryAfter(absl::Status status, absl::Duration retry_after);
+
 // UNAVAILABLE: this node does not lead `group`; `leader` may be kNoNode.
 absl::Status NotLeaderError(raft::GroupId group, raft::NodeId leader);
 // UNAVAILABLE: leadership changed before the proposal was applied. The

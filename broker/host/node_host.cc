@@ -297,6 +297,11 @@ Replica* NodeHost::FindActive(raft::GroupId group) {
   return g != nullptr && g->started() && !g->removing ? g : nullptr;
 }
 
+ReplicaStateMachine* NodeHost::LocalStateMachine(raft::GroupId group) {
+  Replica* g = FindActive(group);
+  return g == nullptr ? nullptr : &g->sm();
+}
+
 bool NodeHost::HasWork() const {
   return !tasks_.empty() || manual_ticks_ > 0 || stop_requested_;
 }

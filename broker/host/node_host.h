@@ -140,6 +140,11 @@ class NodeHost final : public TransportHandler {
   absl::Status WithStateMachine(
       raft::GroupId group,
       absl::AnyInvocable<void(ReplicaStateMachine&, const GroupStatus&)> fn);
+  // The group's state machine, for code already on the loop thread (the
+  // node's request handlers run there via Post); nullptr if the group is not
+  // hosted, not started yet, or being removed. Valid until the callback or
+  // task that asked returns.
+  ReplicaStateMachine* LocalStateMachine(raft::GroupId group);
   // A snapshot of every group's status (blocks unless on the loop thread).
   std::vector<GroupStatus> Status();
   std::optional<GroupStatus> StatusOf(raft::GroupId group);

@@ -100,6 +100,8 @@ MetadataApplyResult MetadataStateMachine::ApplyCommand(
       return CreateQueue(command.create_queue(), command.log_time_micros());
     case MetadataCommand::kDeleteQueue:
       return DeleteQueue(command.delete_queue());
+    case MetadataCommand::kUpdateQueue:
+      return UpdateQueue(command.update_queue(), command.log_time_micros());
     case MetadataCommand::kRegisterNodes:
       *state_.mutable_nodes() = command.register_nodes().nodes();
       return {};
@@ -123,9 +125,12 @@ MetadataApplyResult MetadataStateMachine::CreateQueue(
   if (const QueueRecord* existing = FindQueue(wanted.name())) {
     // The same request again (a retry) gets the queue; another one is a
     // conflict, as in SQS.
-    const bool same = existing->partitions_size() == wanted.partitions_size() &&
-                      google::protobuf::util::MessageDifferencer::Equals(
-                          existing->attributes(), wanted.attributes());
+    const bool same =
+        existing->partitions_size() == wanted.partitions_size() &&
+        google::protobuf::util::MessageDifferencer::Equals(
+            existing->attributes(), wanted.attributes()) &&
+        google::protobuf::util::MessageDifferencer::Equals(
+            existing->public_attributes(), wanted.public_attributes());
     if (same) return {absl::OkStatus(), *existing};
     return {absl::AlreadyExistsError(absl::StrCat(
                 "queue '", wanted.name(), "' exists with other attributes")),
@@ -133,6 +138,8 @@ MetadataApplyResult MetadataStateMachine::CreateQueue(
   }
   QueueRecord queue = wanted;
   queue.set_created_micros(log_time_micros);
+  queue.set_updated_micros(log_time_micros);
+  queue.set_queue_id(state_.next_group_id());
   for (auto& p : *queue.mutable_partitions()) {
     p.set_group_id(state_.next_group_id());
     state_.set_next_group_id(state_.next_group_id() + 1);
@@ -148,6 +155,30 @@ MetadataApplyResult MetadataStateMachine::CreateQueue(
   *queues->Add() = queue;
   for (int i = queues->size() - 1; i > at; --i) queues->SwapElements(i, i - 1);
   return {absl::OkStatus(), queue};
+}
+
+MetadataApplyResult MetadataStateMachine::UpdateQueue(
+    const sluice::internal::UpdateQueueCommand& c, int64_t log_time_micros) {
+  for (QueueRecord& q : *state_.mutable_queues()) {
+    if (q.name() != c.name()) continue;
+    // Type and name stay; the rest of the attributes is replaced whole.
+    sluice::internal::QueueAttributes attributes = c.attributes();
+    attributes.set_fifo(q.attributes().fifo());
+    attributes.set_name(q.name());
+    *q.mutable_attributes() = std::move(attributes);
+    sluice::v1::QueueAttributes public_attributes = c.public_attributes();
+    public_attributes.set_partition_count(
+        q.public_attributes().partition_count());
+    public_attributes.set_replication_factor(
+        q.public_attributes().replication_factor());
+    *q.mutable_public_attributes() = std::move(public_attributes);
+    if (c.replace_tags()) *q.mutable_tags() = c.tags();
+    q.set_updated_micros(log_time_micros);
+    return {absl::OkStatus(), q};
+  }
+  return {absl::NotFoundError(
+              absl::StrCat("queue '", c.name(), "' does not exist")),
+          {}};
 }
 
 MetadataApplyResult MetadataStateMachine::DeleteQueue(

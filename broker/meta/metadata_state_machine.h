@@ -23,7 +23,7 @@ namespace sluice::meta {
 // What Apply hands back to the proposer (inside the std::any).
 struct MetadataApplyResult {
   absl::Status status;
-  sluice::internal::QueueRecord queue;  // CreateQueue: the queue as stored
+  sluice::internal::QueueRecord queue;  // the queue as stored (or removed)
 };
 
 class MetadataStateMachine final : public broker::ReplicaStateMachine {
@@ -57,6 +57,8 @@ class MetadataStateMachine final : public broker::ReplicaStateMachine {
   MetadataApplyResult ApplyCommand(
       const sluice::internal::MetadataCommand& command);
   MetadataApplyResult CreateQueue(const sluice::internal::CreateQueueCommand& c,
+                                  int64_t log_time_micros);
+  MetadataApplyResult UpdateQueue(const sluice::internal::UpdateQueueCommand& c,
                                   int64_t log_time_micros);
   MetadataApplyResult DeleteQueue(
       const sluice::internal::DeleteQueueCommand& c);

@@ -5,6 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "base/logging.h"
+#include "broker/meta/metadata_state_machine.h"
+#include "broker/server/grpc_status.h"
+#include "broker/server/service_util.h"
 #include "broker/server/state_machines.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -38,6 +41,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
                            &node->grpc_port_);
   builder.RegisterService(node->transport_->service());
 
+  std::map<uint64_t, std::string> addresses;
+  for (const auto& [id, address] : c.peers) addresses[id] = address;
+  node->view_ = std::make_unique<ClusterView>(self, std::move(addresses));
+  PartitionLeaders::Options leaders;
+  node->leaders_ = std::make_unique<PartitionLeaders>(std::move(leaders));
+  node->executor_ =
+      std::make_unique<LocalExecutor>(*node->leaders_, MonotonicClock::Get());
+
   NodeHost::Options host;
   host.node_id = self;
   host.data_dir = node->data_dir_->RaftDbPath();
@@ -45,6 +56,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   host.tick_interval = c.tick_interval;
   host.seed = c.node_id * 0x9E3779B97F4A7C15ULL;
   host.factory = MakeStateMachineFactory();
+  {
+    ClusterView* view = node->view_.get();
+    PartitionLeaders* partition_leaders = node->leaders_.get();
+    host.on_leader_change = [view, partition_leaders](const GroupStatus& s) {
+      view->SetLeader(s.group, s.leader);
+      partition_leaders->OnLeaderChange(s);
+    };
+  }
   auto opened = NodeHost::Open(std::move(host));
   if (!opened.ok()) return opened.status();
   node->host_ = std::move(*opened);
@@ -61,6 +80,9 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
     SLUICE_LOG(INFO) << "bootstrapped the metadata group with "
                      << c.peers.size() << " founding members";
   }
+
+  if (absl::Status s = node->StartApi(); !s.ok()) return s;
+  builder.RegisterService(node->queues_service_.get());
 
   ClusterService::Options cluster;
   cluster.cluster_id = c.cluster_name;
@@ -93,7 +115,85 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   return node;
 }
 
+absl::Status Node::StartApi() {
+  metadata_ops_ =
+      std::make_unique<MetadataOps>(*host_, *view_, SystemClock::Get());
+  controller_ = std::make_unique<GroupController>(*host_, *view_);
+  RequestRouter::Options router;
+  router.cluster_id = config_.cluster_name;
+  router.host = host_.get();
+  router.view = view_.get();
+  router.executor = executor_.get();
+  router.metadata = metadata_ops_.get();
+  router_ = std::make_unique<RequestRouter>(std::move(router));
+  queues_service_ = std::make_unique<QueuesService>(*view_, *router_);
+  move_sender_ = std::make_unique<RoutedMoveSender>(*host_, *view_, *router_);
+  leaders_->set_move_sender(move_sender_.get());
+  // From here on leaderships are taken (earlier ones wait for the ticker).
+  leaders_->set_host(host_.get());
+
+  transport_->service()->SetForwardHandler(
+      [this](grpc::CallbackServerContext* context,
+             const sluice::internal::ForwardRequest* request,
+             sluice::internal::ForwardResponse* response,
+             grpc::ServerUnaryReactor* reactor) {
+        router_->RunLocal(
+            *request, DeadlineOf(*context),
+            [this, context, response,
+             reactor](absl::StatusOr<sluice::internal::ForwardResponse> r) {
+              if (r.ok()) *response = std::move(*r);
+              reactor->Finish(ToGrpcStatus(r.status(), *context, *view_));
+            });
+      });
+
+  // The metadata observer: every applied change updates the view at once
+  // and, from a task of its own (not inside Apply), the replicas and leads.
+  absl::Status s = host_->WithStateMachine(
+      kMetadataGroup, [this](ReplicaStateMachine& sm, const GroupStatus&) {
+        auto* metadata = dynamic_cast<meta::MetadataStateMachine*>(&sm);
+        if (metadata == nullptr) return;
+        metadata->set_observer(
+            [this](const sluice::internal::MetadataState& state) {
+              OnMetadataApplied(state);
+            });
+        OnMetadataApplied(metadata->state());
+      });
+  if (!s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this node holds no metadata replica (", s.message(), ")"));
+  }
+  ticker_ = std::thread([this] {
+    while (
+        !stop_ticker_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+      host_->Post([this] { leaders_->Tick(); });
+    }
+  });
+  return absl::OkStatus();
+}
+
+void Node::OnMetadataApplied(const sluice::internal::MetadataState& state) {
+  view_->SetMetadata(state);
+  host_->Post([this] {
+    const ClusterView::Metadata metadata = view_->metadata();
+    controller_->OnMetadata(*metadata);
+    leaders_->OnMetadata(*metadata);
+  });
+}
+
 Node::~Node() {
+  if (ticker_.joinable()) {
+    stop_ticker_.Notify();
+    ticker_.join();
+  }
+  if (host_) {
+    // Long polls answer now (empty), so that the server can stop quickly.
+    absl::Notification shut;
+    host_->Post([this, &shut] {
+      leaders_->Shutdown();
+      shut.Notify();
+    });
+    shut.WaitForNotification();
+  }
   metrics_.reset();
   if (server_)
     server_->Shutdown(std::chrono::system_clock::now() +

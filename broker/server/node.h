@@ -8,22 +8,29 @@
 #define SLUICE_BROKER_SERVER_NODE_H_
 
 #include <memory>
+#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/metrics.h"
+#include "broker/api/cluster_view.h"
+#include "broker/api/group_controller.h"
+#include "broker/api/local_executor.h"
+#include "broker/api/metadata_ops.h"
+#include "broker/api/partition_leaders.h"
 #include "broker/host/node_host.h"
 #include "broker/node/data_dir.h"
 #include "broker/node/metrics_http.h"
 #include "broker/node/node_config.h"
 #include "broker/server/cluster_service.h"
+#include "broker/server/move_sender.h"
+#include "broker/server/queues_service.h"
+#include "broker/server/request_router.h"
 #include "broker/transport/grpc_transport.h"
 #include "grpcpp/grpcpp.h"
 
 namespace sluice::broker {
-
-// The metadata Raft group's id on every cluster.
-inline constexpr raft::GroupId kMetadataGroup{1};
 
 class Node {
  public:
@@ -48,11 +55,27 @@ class Node {
 
  private:
   explicit Node(node::NodeConfig config) : config_(std::move(config)) {}
+  // Wires the metadata observer and the request handling to the host.
+  absl::Status StartApi();
+  void OnMetadataApplied(const sluice::internal::MetadataState& state);
 
   node::NodeConfig config_;
   std::unique_ptr<node::DataDir> data_dir_;
   std::unique_ptr<GrpcTransport> transport_;
+  // Request handling; the loop-thread parts are used only from the host's
+  // loop, and outlive it (declared before host_).
+  std::unique_ptr<ClusterView> view_;
+  std::unique_ptr<PartitionLeaders> leaders_;
+  std::unique_ptr<LocalExecutor> executor_;
+  std::unique_ptr<MetadataOps> metadata_ops_;
+  std::unique_ptr<GroupController> controller_;
+  std::unique_ptr<RequestRouter> router_;
+  std::unique_ptr<QueuesService> queues_service_;
+  std::unique_ptr<RoutedMoveSender> move_sender_;
   std::unique_ptr<NodeHost> host_;
+  // Paces PartitionLeaders::Tick (leases, timers, long-poll deadlines).
+  std::thread ticker_;
+  absl::Notification stop_ticker_;
   std::unique_ptr<ClusterService> cluster_service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;

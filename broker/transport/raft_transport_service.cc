@@ -208,4 +208,27 @@ grpc::Status RaftTransportService::InstallSnapshot(
   return grpc::Status::OK;
 }
 
+grpc::ServerUnaryReactor* RaftTransportService::Forward(
+    grpc::CallbackServerContext* context,
+    const sluice::internal::ForwardRequest* request,
+    sluice::internal::ForwardResponse* response) {
+  grpc::Status status = CheckHeader(request->header());
+  if (status.ok() && request->target().hop_count() == 0) {
+    status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "Forward: target.hop_count must be at least 1");
+  }
+  if (status.ok() && !forward_handler_) {
+    status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "Forward: this node is still starting");
+  }
+  if (!status.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(status);
+    return reactor;
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  forward_handler_(context, request, response, reactor);
+  return reactor;
+}
+
 }  // namespace sluice::broker

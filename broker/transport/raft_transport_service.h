@@ -2,11 +2,14 @@
 // node serves on its peer address. It checks who is calling (cluster id,
 // node ids), parses Raft messages and hands them to the host's
 // TransportHandler, and assembles chunked snapshots before stepping them.
-// Forward / ForwardStreamReceive belong to the node's API layer and answer
-// UNIMPLEMENTED until one is attached.
+// Forward belongs to the node's API layer (a callback method, so that no
+// thread waits for Raft) and answers UNAVAILABLE until a handler is
+// attached; ForwardStreamReceive is not used (streams are served by the
+// node the client called, with per-partition Forward calls).
 #ifndef SLUICE_BROKER_TRANSPORT_RAFT_TRANSPORT_SERVICE_H_
 #define SLUICE_BROKER_TRANSPORT_RAFT_TRANSPORT_SERVICE_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,9 +21,25 @@
 namespace sluice::broker {
 
 class RaftTransportService final
-    : public sluice::internal::RaftTransport::Service {
+    : public sluice::internal::RaftTransport::WithCallbackMethod_Forward<
+          sluice::internal::RaftTransport::Service> {
  public:
+  // Runs one forwarded request (header already checked) and finishes
+  // `reactor`.
+  using ForwardHandler = std::function<void(
+      grpc::CallbackServerContext*, const sluice::internal::ForwardRequest*,
+      sluice::internal::ForwardResponse*, grpc::ServerUnaryReactor*)>;
+
   RaftTransportService(std::string cluster_id, raft::NodeId self);
+
+  // Set once, before the server starts.
+  void SetForwardHandler(ForwardHandler handler) {
+    forward_handler_ = std::move(handler);
+  }
+  grpc::ServerUnaryReactor* Forward(
+      grpc::CallbackServerContext* context,
+      const sluice::internal::ForwardRequest* request,
+      sluice::internal::ForwardResponse* response) override;
 
   // Inbound traffic goes to `handler` (nullptr: dropped). Returns only when
   // no call into the previous handler is in progress.
@@ -61,6 +80,7 @@ class RaftTransportService final
   // Keyed by (sender, group).
   std::map<std::pair<uint64_t, uint64_t>, PartialSnapshot> partial_
       ABSL_GUARDED_BY(partial_mu_);
+  ForwardHandler forward_handler_;
   absl::Mutex handler_mu_;
   TransportHandler* handler_ ABSL_GUARDED_BY(handler_mu_) = nullptr;
 };
