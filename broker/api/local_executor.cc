@@ -62,7 +62,8 @@ void LocalExecutor::Execute(const ForwardRequest& request,
     // A new leader commits the queue's attributes first (milliseconds).
     return leaders_.WhenReady(group, [this, request, budget, done, cancelled] {
       if (leaders_.Starting(group_of(request))) {
-        return done(absl::UnavailableError("partition leader is starting"));
+        return done(NotProposed(
+            absl::UnavailableError("partition leader is starting")));
       }
       Execute(request, budget, done, cancelled);
     });

@@ -192,11 +192,11 @@ absl::StatusOr<PartitionLeaders::Lead*> PartitionLeaders::Find(
                           : v1::ERROR_REASON_NOT_LEADER);
   }
   if (!it->second->configured) {
-    return WithReason(
+    return NotProposed(WithReason(
         absl::UnavailableError(absl::StrCat(
             "group ", group.value(),
             ": the new leader is still committing the queue's attributes")),
-        v1::ERROR_REASON_NO_LEADER);
+        v1::ERROR_REASON_NO_LEADER));
   }
   return it->second.get();
 }

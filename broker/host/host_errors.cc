@@ -23,11 +23,20 @@ std::string LeaderText(raft::NodeId leader) {
 
 }  // namespace
 
+absl::Status NotProposed(absl::Status status) {
+  status.SetPayload(kNotProposedPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsNotProposed(const absl::Status& status) {
+  return status.GetPayload(kNotProposedPayload).has_value();
+}
+
 absl::Status NotLeaderError(raft::GroupId group, raft::NodeId leader) {
-  return WithLeader(
+  return NotProposed(WithLeader(
       absl::UnavailableError(absl::StrCat("not leader of group ", group.value(),
                                           "; leader is ", LeaderText(leader))),
-      leader);
+      leader));
 }
 
 absl::Status LeadershipLostError(raft::GroupId group, raft::NodeId leader) {

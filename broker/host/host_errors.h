@@ -24,7 +24,15 @@ inline constexpr absl::string_view kRetryAfterPayload =
     "sluice.v1/retry-after-ms";
 absl::Status WithRetryAfter(absl::Status status, absl::Duration retry_after);
 
+// Marks a status as "the command was not appended anywhere", so the caller
+// may retry it elsewhere without risking a duplicate.
+inline constexpr absl::string_view kNotProposedPayload =
+    "type.sluice.dev/sluice.host.NotProposed";
+absl::Status NotProposed(absl::Status status);
+bool IsNotProposed(const absl::Status& status);
+
 // UNAVAILABLE: this node does not lead `group`; `leader` may be kNoNode.
+// Carries the NotProposed mark.
 absl::Status NotLeaderError(raft::GroupId group, raft::NodeId leader);
 // UNAVAILABLE: leadership changed before the proposal was applied. The
 // command may still be applied by the new leader (outcome unknown).

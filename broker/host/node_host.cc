@@ -349,9 +349,17 @@ void NodeHost::Run() {
 }
 
 void NodeHost::TickGroups() {
+  std::vector<Resolved> failed;
   for (auto& [id, g] : replicas_) {
-    if (g->started() && !g->removing) g->raw().Tick();
+    if (!g->started() || g->removing) continue;
+    g->raw().Tick();
+    // An idle group has no Ready to re-check its stale proposals on.
+    if (g->pending_proposals() > 0) {
+      g->FailStaleProposals(options_.clock->Now(),
+                            options_.stale_proposal_grace, &failed);
+    }
   }
+  RunAnswers(failed);
 }
 
 void NodeHost::DoPropose(raft::GroupId group, std::string data,
@@ -386,7 +394,9 @@ void NodeHost::DoPropose(raft::GroupId group, std::string data,
                      absl::FormatDuration(options_.retry_hint)));
   }
   if (!s.ok()) {
-    std::move(done)(std::move(s));
+    // Refused by the core (e.g. a leadership transfer is in progress):
+    // nothing was appended.
+    std::move(done)(NotProposed(std::move(s)));
     return;
   }
   const raft::Index index = raw.raft().log().LastIndex();

@@ -86,6 +86,9 @@ class NodeHost final : public TransportHandler {
     size_t max_pending_proposals = 4096;
     size_t max_queued_proposals = 65536;
     absl::Duration retry_hint = absl::Milliseconds(50);
+    // How long proposals outlive the leadership they were made under (see
+    // Replica::FailStaleProposals); ZeroDuration fails them at once.
+    absl::Duration stale_proposal_grace = absl::Seconds(3);
     // A local snapshot (and log compaction) once this many entries were
     // applied since the last one; `compact_keep` entries stay behind it for
     // followers that lag a little.

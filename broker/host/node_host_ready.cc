@@ -199,7 +199,8 @@ void NodeHost::CompleteReady(Replica& g, raft::Ready& rd, Outbox& out) {
   g.raw().Advance();
   g.ready_outstanding = false;
   std::vector<Resolved> failed;
-  g.FailStaleProposals(&failed);
+  g.FailStaleProposals(options_.clock->Now(), options_.stale_proposal_grace,
+                       &failed);
   RunAnswers(failed);
 }
 

@@ -46,6 +46,14 @@ void ProposalTracker::FailStale(bool leader, raft::Term term,
   }
 }
 
+bool ProposalTracker::HasStale(bool leader, raft::Term term) const {
+  if (!leader) return !pending_.empty();
+  for (const auto& [index, p] : pending_) {
+    if (p.term != term) return true;
+  }
+  return false;
+}
+
 void ProposalTracker::FailAll(const absl::Status& status,
                               std::vector<Resolved>* out) {
   FailStale(false, raft::Term(0), status, out);

@@ -55,6 +55,8 @@ class ProposalTracker {
   void FailStale(bool leader, raft::Term term, const absl::Status& status,
                  std::vector<Resolved>* out);
   void FailAll(const absl::Status& status, std::vector<Resolved>* out);
+  // Whether FailStale(leader, term) would fail anything.
+  bool HasStale(bool leader, raft::Term term) const;
 
  private:
   struct Pending {

@@ -99,10 +99,18 @@ std::optional<Replica::SnapshotMetadata> Replica::CompactionDue(
   return meta;
 }
 
-void Replica::FailStaleProposals(std::vector<Resolved>* out) {
-  if (proposals_.size() == 0) return;
+void Replica::FailStaleProposals(absl::Time now, absl::Duration grace,
+                                 std::vector<Resolved>* out) {
+  if (proposals_.size() == 0 ||
+      !proposals_.HasStale(is_leader(), raw_->raft().term())) {
+    stale_since_.reset();
+    return;
+  }
+  if (!stale_since_.has_value()) stale_since_ = now;
+  if (now - *stale_since_ < grace) return;
   proposals_.FailStale(is_leader(), raw_->raft().term(),
                        LeadershipLostError(group_, raw_->raft().lead()), out);
+  stale_since_.reset();
 }
 
 GroupStatus Replica::Status() const {

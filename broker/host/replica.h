@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "base/random.h"
 #include "broker/host/group_status.h"
 #include "broker/host/proposal_tracker.h"
@@ -59,10 +60,17 @@ class Replica {
   // Snapshot metadata at the applied index, when `compact_after` entries
   // were applied since the stored snapshot.
   std::optional<SnapshotMetadata> CompactionDue(uint64_t compact_after) const;
-  // Fails proposals that can no longer be ours to commit (leadership lost).
-  void FailStaleProposals(std::vector<Resolved>* out);
+  // Proposals of a term this replica no longer leads are kept for `grace`
+  // after the loss was first seen: the new leader usually commits them (a
+  // graceful transfer always does), and then they complete with their
+  // result, or fail as overwritten when another entry is applied at their
+  // index. After `grace` the rest fail with LeadershipLostError (outcome
+  // unknown).
+  void FailStaleProposals(absl::Time now, absl::Duration grace,
+                          std::vector<Resolved>* out);
 
   GroupStatus Status() const;
+  size_t pending_proposals() const { return proposals_.size(); }
 
   // NodeHost's write bookkeeping, read and written by node_host.cc only.
   leveldb::WriteBatch sm_batch;       // apply writes not yet submitted
@@ -87,6 +95,8 @@ class Replica {
   sluice::internal::raft::ConfState conf_state_;
   raft::Index applied_;
   raft::Term applied_term_;
+  // When the proposals in flight first belonged to a lost leadership.
+  std::optional<absl::Time> stale_since_;
 };
 
 }  // namespace sluice::broker

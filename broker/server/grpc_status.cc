@@ -50,6 +50,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status,
   if (std::optional<raft::NodeId> leader = LeaderHint(status)) {
     AddLeaderHint(context, view, *leader);
   }
+  if (IsNotProposed(status)) context.AddTrailingMetadata(kNotProposedKey, "1");
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
 }
@@ -70,6 +71,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status,
   if (std::string retry = Metadata(context, kRetryAfterKey); !retry.empty()) {
     out.SetPayload(kRetryAfterPayload, absl::Cord(retry));
   }
+  if (!Metadata(context, kNotProposedKey).empty()) out = NotProposed(out);
   uint64_t leader = 0;
   if (absl::SimpleAtoi(Metadata(context, kLeaderNodeKey), &leader) &&
       leader != 0) {

@@ -19,6 +19,8 @@ inline constexpr char kFieldKey[] = "sluice-error-field";
 inline constexpr char kRetryAfterKey[] = "sluice-retry-after-ms";
 inline constexpr char kLeaderKey[] = "sluice-leader";
 inline constexpr char kLeaderNodeKey[] = "sluice-leader-node-id";
+// Between nodes only: the request was not proposed (safe to retry).
+inline constexpr char kNotProposedKey[] = "sluice-internal-not-proposed";
 
 // Adds the details of `status` to `context`'s trailing metadata (the leader
 // hint's address from `view`) and converts it.

@@ -18,18 +18,51 @@ constexpr uint32_t kProtocolVersion = 1;
 // Forwarded calls without a client deadline still end.
 constexpr absl::Duration kMaxForwardTime = absl::Seconds(60);
 
-// Only "this node does not lead the group" proves that nothing was done, so
-// only it is retried at the named leader (a lost leadership mid-proposal is
-// not: the command may still be applied).
-bool RetryableAtLeader(const absl::Status& status) {
-  if (!absl::IsUnavailable(status)) return false;
-  const v1::ErrorReason reason = ReasonOf(status);
-  return reason == v1::ERROR_REASON_NOT_LEADER && LeaderHint(status);
+// Retried only when the answer proves that nothing was appended.
+bool Retryable(const absl::Status& status) {
+  return absl::IsUnavailable(status) && IsNotProposed(status);
 }
 
 }  // namespace
 
-RequestRouter::RequestRouter(Options options) : options_(std::move(options)) {}
+RequestRouter::RequestRouter(Options options)
+    : options_(std::move(options)), timer_thread_([this] { TimerLoop(); }) {}
+
+RequestRouter::~RequestRouter() {
+  {
+    absl::MutexLock lock(&timer_mu_);
+    stopping_ = true;
+  }
+  timer_thread_.join();
+}
+
+void RequestRouter::After(absl::Duration delay, std::function<void()> fn) {
+  absl::MutexLock lock(&timer_mu_);
+  timers_.emplace(absl::Now() + delay, std::move(fn));
+  ++timers_added_;
+}
+
+void RequestRouter::TimerLoop() {
+  absl::MutexLock lock(&timer_mu_);
+  while (!stopping_) {
+    const absl::Time next = timers_.empty() ? absl::Now() + absl::Seconds(1)
+                                            : timers_.begin()->first;
+    if (absl::Now() < next) {
+      const uint64_t seen = timers_added_;
+      auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(timer_mu_) {
+        return stopping_ || timers_added_ != seen;
+      };
+      timer_mu_.AwaitWithDeadline(
+          absl::Condition(&changed, &decltype(changed)::operator()), next);
+      continue;
+    }
+    std::function<void()> fn = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    timer_mu_.Unlock();
+    fn();
+    timer_mu_.Lock();
+  }
+}
 
 raft::NodeId RequestRouter::Guess(raft::GroupId group) const {
   const ClusterView::Metadata metadata = options_.view->metadata();
@@ -47,25 +80,48 @@ raft::NodeId RequestRouter::Guess(raft::GroupId group) const {
 
 void RequestRouter::Call(ForwardRequest request, absl::Time deadline, Done done,
                          std::shared_ptr<std::atomic<bool>> cancelled) {
-  const raft::GroupId group(request.target().group_id());
+  Attempt(std::move(request), deadline, std::move(done), std::move(cancelled),
+          0, raft::kNoNode);
+}
+
+void RequestRouter::Attempt(ForwardRequest request, absl::Time deadline,
+                            Done done,
+                            std::shared_ptr<std::atomic<bool>> cancelled,
+                            int attempt, raft::NodeId at) {
   const raft::NodeId self = options_.view->self();
-  raft::NodeId leader = options_.view->Leader(group);
-  if (leader == raft::kNoNode) leader = Guess(group);
-  if (leader != raft::kNoNode && leader != self) {
-    return Forward(std::move(request), leader, deadline, /*may_retry=*/true,
-                   std::move(done));
+  if (at == raft::kNoNode) {
+    at = options_.view->Leader(raft::GroupId(request.target().group_id()));
+    if (at == raft::kNoNode)
+      at = Guess(raft::GroupId(request.target().group_id()));
+    if (at == raft::kNoNode) at = self;
   }
-  ForwardRequest copy = request;
+  auto again = [this, request, deadline, done, cancelled,
+                attempt](Result r) mutable {
+    const absl::Status status =
+        r.response.ok() ? absl::OkStatus() : r.response.status();
+    if (!Retryable(status) || attempt + 1 >= kMaxAttempts) {
+      return done(std::move(r));
+    }
+    const std::optional<raft::NodeId> hint = LeaderHint(status);
+    if (hint.has_value() && *hint != r.served_by) {
+      return Attempt(std::move(request), deadline, std::move(done),
+                     std::move(cancelled), attempt + 1, *hint);
+    }
+    if (absl::Now() + kRetryPause >= deadline) return done(std::move(r));
+    After(kRetryPause,
+          [this, request = std::move(request), deadline, done = std::move(done),
+           cancelled = std::move(cancelled), attempt]() mutable {
+            Attempt(std::move(request), deadline, std::move(done),
+                    std::move(cancelled), attempt + 1, raft::kNoNode);
+          });
+  };
+  if (at != self)
+    return Forward(std::move(request), at, deadline, std::move(again));
   RunLocal(
       std::move(request), deadline,
-      [this, copy = std::move(copy), deadline, done, self,
-       cancelled](absl::StatusOr<ForwardResponse> r) mutable {
-        if (!r.ok() && RetryableAtLeader(r.status()) &&
-            *LeaderHint(r.status()) != self) {
-          return Forward(std::move(copy), *LeaderHint(r.status()), deadline,
-                         /*may_retry=*/false, done);
-        }
-        done({std::move(r), self});
+      [again = std::move(again),
+       self](absl::StatusOr<ForwardResponse> r) mutable {
+        again({std::move(r), self});
       },
       std::move(cancelled));
 }
@@ -101,12 +157,11 @@ std::shared_ptr<sluice::internal::RaftTransport::Stub> RequestRouter::StubFor(
 }
 
 void RequestRouter::Forward(ForwardRequest request, raft::NodeId to,
-                            absl::Time deadline, bool may_retry, Done done) {
+                            absl::Time deadline, Done done) {
   auto stub = StubFor(to);
   if (stub == nullptr) {
-    return done({WithReason(absl::UnavailableError(absl::StrCat(
-                                "no address known for node ", to.value())),
-                            v1::ERROR_REASON_NOT_LEADER),
+    return done({NotProposed(absl::UnavailableError(
+                     absl::StrCat("no address known for node ", to.value()))),
                  to});
   }
   struct Call {
@@ -124,25 +179,15 @@ void RequestRouter::Forward(ForwardRequest request, raft::NodeId to,
   call->request.mutable_target()->set_hop_count(1);
   call->context.set_deadline(
       absl::ToChronoTime(std::min(deadline, absl::Now() + kMaxForwardTime)));
-  stub->async()->Forward(
-      &call->context, &call->request, &call->response,
-      [this, call, to, deadline, may_retry, done](grpc::Status status) {
-        absl::Status s = FromGrpcStatus(status, call->context);
-        if (s.ok()) return done({std::move(call->response), to});
-        if (may_retry && RetryableAtLeader(s) && *LeaderHint(s) != to) {
-          const raft::NodeId leader = *LeaderHint(s);
-          ForwardRequest again = std::move(call->request);
-          again.mutable_target()->set_hop_count(0);
-          if (leader == options_.view->self()) {
-            return RunLocal(std::move(again), deadline,
-                            [done, leader](absl::StatusOr<ForwardResponse> r) {
-                              done({std::move(r), leader});
-                            });
-          }
-          return Forward(std::move(again), leader, deadline, false, done);
-        }
-        done({std::move(s), to});
-      });
+  stub->async()->Forward(&call->context, &call->request, &call->response,
+                         [call, to, done](grpc::Status status) {
+                           absl::Status s =
+                               FromGrpcStatus(status, call->context);
+                           if (s.ok()) {
+                             return done({std::move(call->response), to});
+                           }
+                           done({std::move(s), to});
+                         });
 }
 
 }  // namespace sluice::broker

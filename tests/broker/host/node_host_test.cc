@@ -296,5 +296,42 @@ TEST(NodeHostTest, LeadershipTransferAndObserver) {
   EXPECT_TRUE(saw_target);
 }
 
+// A graceful transfer must not turn a send into "outcome unknown": the
+// entry is committed by the new leader and the old one answers with the
+// result once it applies it (here: after its blocked writer resumes). With
+// stale_proposal_grace zero this fails with UNAVAILABLE.
+TEST(NodeHostTest, ProposalInFlightAcrossALeadershipTransferSucceeds) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  const int target = *leader % 3 + 1;
+  c.gate(*leader).Close();  // the old leader cannot persist, so not apply
+  Latch answered;
+  absl::StatusOr<Applied> outcome = absl::UnknownError("not answered");
+  c.host(*leader)->Propose(kGroup, SendCommand("in-flight").SerializeAsString(),
+                           [&](absl::StatusOr<Applied> r) {
+                             outcome = std::move(r);
+                             answered.Notify();
+                           });
+  Latch moved;
+  absl::Status transfer;
+  c.host(*leader)->TransferLeadership(kGroup, raft::NodeId(target),
+                                      [&](absl::Status s) {
+                                        transfer = s;
+                                        moved.Notify();
+                                      });
+  moved.Wait();
+  ASSERT_TRUE(transfer.ok()) << transfer;
+  ASSERT_TRUE(PollUntil([&] { return c.WaitForLeader(kGroup) == target; }));
+  c.gate(*leader).Open();
+  answered.Wait();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  const ApplyResult* result = QueueApplyResult(outcome->result);
+  ASSERT_NE(result, nullptr);
+  ASSERT_EQ(result->sends.size(), 1u);
+  EXPECT_TRUE(result->sends[0].status.ok());
+}
+
 }  // namespace
 }  // namespace sluice::broker::testing
