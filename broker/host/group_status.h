@@ -5,12 +5,21 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "raft/core/ready.h"
 #include "raft/types.h"
 #include "sluice/internal/raft.pb.h"
 
 namespace sluice::broker {
+
+// A follower's replication progress as its leader tracks it.
+struct ReplicaProgress {
+  raft::NodeId node;
+  raft::Index match;
+  int state = 0;  // raft::ProgressState: 0 probe, 1 replicate, 2 snapshot
+  bool recent_active = false;
+};
 
 struct GroupStatus {
   raft::GroupId group;
@@ -28,6 +37,8 @@ struct GroupStatus {
   raft::Index snapshot_index;  // of the stored snapshot metadata
   size_t pending_proposals = 0;
   sluice::internal::raft::ConfState conf_state;
+  // Leader only: every member's progress (its own included), by node id.
+  std::vector<ReplicaProgress> progress;
 };
 
 }  // namespace sluice::broker

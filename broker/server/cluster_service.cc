@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "sluice/internal/transport.grpc.pb.h"
 
 namespace sluice::broker {
 namespace {
@@ -15,6 +17,19 @@ GroupKind KindOf(const std::string& kind) {
   if (kind == "meta") return sluice::v1::GROUP_KIND_METADATA;
   if (kind == "queue") return sluice::v1::GROUP_KIND_QUEUE_PARTITION;
   return sluice::v1::GROUP_KIND_UNSPECIFIED;
+}
+
+sluice::v1::ReplicationState StateOf(int state) {
+  switch (state) {
+    case 0:
+      return sluice::v1::REPLICATION_STATE_PROBE;
+    case 1:
+      return sluice::v1::REPLICATION_STATE_REPLICATE;
+    case 2:
+      return sluice::v1::REPLICATION_STATE_SNAPSHOT;
+    default:
+      return sluice::v1::REPLICATION_STATE_UNSPECIFIED;
+  }
 }
 
 void FillGroup(const GroupStatus& s, sluice::v1::GroupStatus& out) {
@@ -30,6 +45,14 @@ void FillGroup(const GroupStatus& s, sluice::v1::GroupStatus& out) {
     auto* r = out.add_replicas();
     r->set_node_id(id);
     r->set_role(sluice::v1::REPLICA_ROLE_VOTER);
+    // The leader knows every member's progress; followers do not.
+    for (const ReplicaProgress& p : s.progress) {
+      if (p.node.value() != id) continue;
+      r->set_match_index(p.match.value());
+      r->set_lag(s.commit > p.match ? s.commit.value() - p.match.value() : 0);
+      r->set_replication_state(StateOf(p.state));
+      r->set_recent_active(p.recent_active || p.node == s.leader);
+    }
   }
   for (uint64_t id : s.conf_state.learners()) {
     auto* r = out.add_replicas();
@@ -60,6 +83,7 @@ grpc::Status ClusterService::GetClusterStatus(
     for (uint64_t id : g.conf_state.voters()) ++counts[id].second;
     for (uint64_t id : g.conf_state.learners()) ++counts[id].second;
   }
+  const std::map<uint64_t, bool> alive = ProbePeers();
   for (const auto& [id, address] : options_.addresses) {
     if (request->node_id() != 0 && request->node_id() != id.value()) continue;
     auto* node = response->add_nodes();
@@ -67,18 +91,85 @@ grpc::Status ClusterService::GetClusterStatus(
     node->set_address(address);
     node->set_peer_address(address);
     node->set_state(sluice::v1::NODE_STATE_ACTIVE);
-    // Liveness of peers needs the metadata leader's view (heartbeats); this
-    // node only vouches for itself.
-    if (id == options_.self)
-      node->set_liveness(sluice::v1::NODE_LIVENESS_ALIVE);
+    auto probed = alive.find(id.value());
+    node->set_liveness(id == options_.self ||
+                               (probed != alive.end() && probed->second)
+                           ? sluice::v1::NODE_LIVENESS_ALIVE
+                           : sluice::v1::NODE_LIVENESS_UNREACHABLE);
     node->set_leader_count(counts[id.value()].first);
     node->set_replica_count(counts[id.value()].second);
   }
-  response->set_total_group_count(groups.size());
-  if (request->include_groups()) {
-    for (const GroupStatus& g : groups) FillGroup(g, *response->add_groups());
+  // Queue names and partitions of the groups, from the metadata.
+  std::map<uint64_t, std::pair<std::string, uint32_t>> partitions;
+  if (options_.view != nullptr) {
+    for (const auto& q : options_.view->metadata()->queues()) {
+      for (const auto& p : q.partitions()) {
+        partitions[p.group_id()] = {q.name(), p.partition()};
+      }
+    }
   }
+  uint64_t total = 0;
+  for (const GroupStatus& g : groups) {
+    auto named = partitions.find(g.group.value());
+    if (!request->queue_name().empty() &&
+        (named == partitions.end() ||
+         named->second.first != request->queue_name())) {
+      continue;
+    }
+    ++total;
+    if (!request->include_groups()) continue;
+    sluice::v1::GroupStatus* out = response->add_groups();
+    FillGroup(g, *out);
+    if (named != partitions.end()) {
+      out->set_queue_name(named->second.first);
+      out->set_partition(named->second.second);
+    }
+  }
+  response->set_total_group_count(total);
   return grpc::Status::OK;
+}
+
+std::map<uint64_t, bool> ClusterService::ProbePeers() {
+  struct Probe {
+    grpc::ClientContext context;
+    sluice::internal::HelloRequest request;
+    sluice::internal::HelloResponse response;
+    std::unique_ptr<sluice::internal::RaftTransport::Stub> stub;
+    bool ok = false;
+  };
+  std::map<uint64_t, std::unique_ptr<Probe>> probes;
+  absl::Mutex mu;
+  int left = 0;
+  for (const auto& [id, address] : options_.addresses) {
+    if (id == options_.self) continue;
+    auto probe = std::make_unique<Probe>();
+    probe->stub = sluice::internal::RaftTransport::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto* header = probe->request.mutable_header();
+    header->set_cluster_id(options_.cluster_id);
+    header->set_from_node_id(options_.self.value());
+    header->set_to_node_id(id.value());
+    header->set_protocol_version(1);
+    probe->context.set_deadline(
+        absl::ToChronoTime(absl::Now() + options_.probe_timeout));
+    probes[id.value()] = std::move(probe);
+  }
+  left = static_cast<int>(probes.size());
+  for (auto& [id, probe] : probes) {
+    Probe* p = probe.get();
+    p->stub->async()->Hello(&p->context, &p->request, &p->response,
+                            [p, &mu, &left](grpc::Status s) {
+                              absl::MutexLock lock(&mu);
+                              p->ok = s.ok();
+                              --left;
+                            });
+  }
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](int* n) { return *n == 0; }, &left));
+  std::map<uint64_t, bool> alive;
+  for (const auto& [id, probe] : probes) alive[id] = probe->ok;
+  return alive;
 }
 
 grpc::Status ClusterService::TransferLeadership(

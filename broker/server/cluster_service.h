@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "broker/api/cluster_view.h"
 #include "broker/host/node_host.h"
 #include "sluice/v1/cluster.grpc.pb.h"
 
@@ -21,6 +22,10 @@ class ClusterService final : public sluice::v1::Cluster::Service {
     raft::NodeId self;
     std::map<raft::NodeId, std::string> addresses;  // founding peers
     NodeHost* host = nullptr;
+    // Queue names of partitions; nullptr: left out.
+    const ClusterView* view = nullptr;
+    // How long a peer may take to answer a liveness probe.
+    absl::Duration probe_timeout = absl::Milliseconds(500);
     // Moves this node's leaderships away (DrainNode on this node).
     std::function<int()> drain;
   };
@@ -45,6 +50,10 @@ class ClusterService final : public sluice::v1::Cluster::Service {
                           sluice::v1::RemoveNodeResponse* response) override;
 
  private:
+  // Probes every peer (RaftTransport.Hello) in parallel: ALIVE if it
+  // answered within probe_timeout.
+  std::map<uint64_t, bool> ProbePeers();
+
   Options options_;
 };
 

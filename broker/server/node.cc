@@ -91,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
     cluster.addresses[raft::NodeId(id)] = address;
   }
   cluster.host = node->host_.get();
+  cluster.view = node->view_.get();
   Node* raw = node.get();
   cluster.drain = [raw] { return raw->Drain(absl::Seconds(10)); };
   node->cluster_service_ = std::make_unique<ClusterService>(std::move(cluster));

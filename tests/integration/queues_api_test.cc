@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sluice/v1/cluster.grpc.pb.h"
 #include "tests/integration/queues_client.h"
 #include "tests/integration/sluiced_process.h"
 
@@ -391,6 +392,74 @@ TEST_F(QueuesApiTest, StreamReceiveWithCreditsAcksAndNacks) {
   stream->WritesDone();
   context.TryCancel();
   stream->Finish();
+}
+
+TEST_F(QueuesApiTest, ClusterStatusShowsPartitionsProgressAndLiveness) {
+  QueuesClient admin(cluster_->node(1).address());
+  v1::CreateQueueRequest create;
+  create.set_queue_name("tracked");
+  create.mutable_attributes()->set_partition_count(2);
+  v1::CreateQueueResponse created;
+  ASSERT_TRUE(admin.Call(&Stub::CreateQueue, create, &created).ok());
+  const uint64_t leader = PartitionLeader("tracked", 0);
+  ASSERT_NE(leader, 0u);
+
+  auto cluster_stub = v1::Cluster::NewStub(
+      grpc::CreateChannel(cluster_->node(static_cast<int>(leader)).address(),
+                          grpc::InsecureChannelCredentials()));
+  v1::GetClusterStatusRequest request;
+  request.set_include_groups(true);
+  request.set_queue_name("tracked");
+  v1::GetClusterStatusResponse status;
+  // Every follower acknowledges the leader's entries within moments.
+  auto all_matched = [&] {
+    for (const auto& g : status.groups()) {
+      if (g.leader_node_id() != leader) continue;
+      for (const auto& r : g.replicas()) {
+        if (r.match_index() == 0) return false;
+      }
+    }
+    return true;
+  };
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        cluster_stub->GetClusterStatus(&context, request, &status).ok());
+    if (all_matched()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(status.groups_size(), 2);
+  EXPECT_EQ(status.total_group_count(), 2u);
+  bool saw_progress = false;
+  for (const auto& g : status.groups()) {
+    EXPECT_EQ(g.queue_name(), "tracked");
+    EXPECT_EQ(g.kind(), v1::GROUP_KIND_QUEUE_PARTITION);
+    EXPECT_EQ(g.replicas_size(), 3);
+    if (g.leader_node_id() != leader) continue;
+    for (const auto& r : g.replicas()) {
+      EXPECT_GT(r.match_index(), 0u) << "node " << r.node_id();
+      saw_progress = true;
+    }
+  }
+  EXPECT_TRUE(saw_progress);
+  for (const auto& n : status.nodes()) {
+    EXPECT_EQ(n.liveness(), v1::NODE_LIVENESS_ALIVE) << "node " << n.node_id();
+  }
+
+  // A killed node is reported unreachable by the others.
+  const int victim = static_cast<int>(leader % 3 + 1);
+  cluster_->node(victim).Kill();
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        cluster_stub->GetClusterStatus(&context, request, &status).ok());
+  }
+  for (const auto& n : status.nodes()) {
+    EXPECT_EQ(n.liveness(), n.node_id() == static_cast<uint64_t>(victim)
+                                ? v1::NODE_LIVENESS_UNREACHABLE
+                                : v1::NODE_LIVENESS_ALIVE)
+        << "node " << n.node_id();
+  }
 }
 
 }  // namespace
