@@ -168,6 +168,7 @@ void LocalExecutor::Receive(raft::GroupId group, v1::ReceiveRequest request,
       request, [this, group, request, wait_until, done,
                 cancelled](absl::StatusOr<v1::ReceiveResponse> r) {
         if (!r.ok()) return done(r.status());
+        counters_[group].received += static_cast<uint64_t>(r->messages_size());
         if (r->messages_size() > 0 || clock_->Now() >= wait_until) {
           ForwardResponse out;
           *out.mutable_receive() = std::move(*r);
@@ -192,11 +193,17 @@ void LocalExecutor::StreamItem(PartitionLeaders::Lead& lead,
                                const v1::StreamReceiveRequest& item,
                                Done done) {
   const raft::GroupId group = lead.group;
-  auto answer = [this, group, done, id = item.correlation_id()](
+  const bool acking = item.has_ack();
+  auto answer = [this, group, done, acking, id = item.correlation_id()](
                     absl::StatusOr<v1::StreamItemResult> r) {
     if (!r.ok()) return done(r.status());
     r->set_correlation_id(id);
     leaders_.Notify(group);
+    if (acking) {
+      for (const auto& result : r->receipt_results()) {
+        if (result.status().code() == 0) ++counters_[group].deleted;
+      }
+    }
     ForwardResponse out;
     *out.mutable_stream_item() = std::move(*r);
     done(std::move(out));

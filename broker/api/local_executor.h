@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,13 @@ namespace sluice::broker {
 
 class LocalExecutor {
  public:
+  // What this node did as the partition's leader (node-local, for metrics:
+  // they restart from 0 on another leader, as Prometheus counters may).
+  struct Counters {
+    uint64_t sent = 0;      // new messages (duplicates not counted)
+    uint64_t received = 0;  // leases granted
+    uint64_t deleted = 0;   // deletes and acks that succeeded
+  };
   using Done =
       std::function<void(absl::StatusOr<sluice::internal::ForwardResponse>)>;
 
@@ -36,6 +44,10 @@ class LocalExecutor {
                absl::Duration budget, Done done,
                std::shared_ptr<std::atomic<bool>> cancelled = nullptr);
 
+  const std::map<raft::GroupId, Counters>& counters() const {
+    return counters_;
+  }
+
  private:
   void Receive(raft::GroupId group, v1::ReceiveRequest request,
                absl::Time wait_until, Done done,
@@ -47,6 +59,7 @@ class LocalExecutor {
 
   PartitionLeaders& leaders_;
   const Clock* clock_;
+  std::map<raft::GroupId, Counters> counters_;
 };
 
 }  // namespace sluice::broker

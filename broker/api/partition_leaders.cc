@@ -283,9 +283,14 @@ void PartitionLeaders::Shutdown() {
   }
 }
 
-std::vector<const PartitionLeaders::Lead*> PartitionLeaders::All() const {
-  std::vector<const Lead*> out;
-  for (const auto& [group, lead] : leads_) out.push_back(lead.get());
+std::vector<PartitionLeaders::Gauges> PartitionLeaders::CollectGauges(
+    absl::Time wall_now) {
+  std::vector<Gauges> out;
+  for (const auto& [group, lead] : leads_) {
+    if (!lead->configured) continue;
+    out.push_back({group, lead->record.name(), lead->partition,
+                   lead->queue->Stats(wall_now)});
+  }
   return out;
 }
 

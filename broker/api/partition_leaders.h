@@ -99,8 +99,14 @@ class PartitionLeaders {
   // Wakes every waiter (false) and forgets every partition: node shutdown.
   void Shutdown();
 
-  // Counts for metrics: led partitions and their queue names.
-  std::vector<const Lead*> All() const;
+  // Gauges of every servable partition led here, for metrics.
+  struct Gauges {
+    raft::GroupId group;
+    std::string queue;
+    uint32_t partition = 0;
+    QueueStats stats;
+  };
+  std::vector<Gauges> CollectGauges(absl::Time wall_now);
 
  private:
   struct Waiter {

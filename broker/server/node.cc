@@ -57,9 +57,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   host.seed = c.node_id * 0x9E3779B97F4A7C15ULL;
   host.factory = MakeStateMachineFactory();
   {
+    Histogram* fsync = node->metrics_state_.fsync_seconds();
+    host.db.writer.after_sync = [fsync](absl::Duration d) {
+      fsync->Observe(absl::ToDoubleSeconds(d));
+    };
+  }
+  {
     ClusterView* view = node->view_.get();
     PartitionLeaders* partition_leaders = node->leaders_.get();
-    host.on_leader_change = [view, partition_leaders](const GroupStatus& s) {
+    Counter* changes = node->metrics_state_.leadership_changes();
+    host.on_leader_change = [view, partition_leaders,
+                             changes](const GroupStatus& s) {
+      changes->Increment();
       view->SetLeader(s.group, s.leader);
       partition_leaders->OnLeaderChange(s);
     };
@@ -230,28 +239,19 @@ int Node::Drain(absl::Duration timeout) {
 }
 
 std::string Node::RenderMetrics() {
-  // Per-group gauges are refreshed on every scrape from the host's status.
-  const MetricLabels node_label{{"node", std::to_string(config_.node_id)}};
-  for (const GroupStatus& g : host_->Status()) {
-    MetricLabels labels = node_label;
-    labels["group"] = std::to_string(g.group.value());
-    labels["kind"] = g.kind;
-    metrics_registry_
-        .AddGauge("sluice_raft_is_leader", "1 if this node leads the group",
-                  labels)
-        ->Set(g.leader == raft::NodeId(config_.node_id) ? 1 : 0);
-    metrics_registry_.AddGauge("sluice_raft_term", "current Raft term", labels)
-        ->Set(static_cast<double>(g.term.value()));
-    metrics_registry_
-        .AddGauge("sluice_raft_commit_index", "highest committed log index",
-                  labels)
-        ->Set(static_cast<double>(g.commit.value()));
-    metrics_registry_
-        .AddGauge("sluice_raft_applied_lag",
-                  "committed but not yet applied entries", labels)
-        ->Set(static_cast<double>(g.commit.value() - g.applied.value()));
-  }
-  return metrics_registry_.Render();
+  // Queue gauges and counters live on the loop thread: one task gathers
+  // them for this scrape.
+  std::vector<PartitionLeaders::Gauges> partitions;
+  std::map<raft::GroupId, LocalExecutor::Counters> counters;
+  absl::Notification gathered;
+  host_->Post([&] {
+    partitions = leaders_->CollectGauges(absl::Now());
+    counters = executor_->counters();
+    gathered.Notify();
+  });
+  gathered.WaitForNotification();
+  metrics_state_.Refresh(host_->Status(), partitions, counters);
+  return metrics_state_.registry().Render();
 }
 
 }  // namespace sluice::broker

@@ -25,6 +25,7 @@
 #include "broker/node/node_config.h"
 #include "broker/server/cluster_service.h"
 #include "broker/server/move_sender.h"
+#include "broker/server/node_metrics.h"
 #include "broker/server/queues_service.h"
 #include "broker/server/request_router.h"
 #include "broker/transport/grpc_transport.h"
@@ -54,7 +55,8 @@ class Node {
   std::string RenderMetrics();
 
  private:
-  explicit Node(node::NodeConfig config) : config_(std::move(config)) {}
+  explicit Node(node::NodeConfig config)
+      : config_(std::move(config)), metrics_state_(config_.node_id) {}
   // Wires the metadata observer and the request handling to the host.
   absl::Status StartApi();
   void OnMetadataApplied(const sluice::internal::MetadataState& state);
@@ -79,7 +81,7 @@ class Node {
   std::unique_ptr<ClusterService> cluster_service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
-  MetricsRegistry metrics_registry_;
+  NodeMetrics metrics_state_{0};
   std::unique_ptr<node::MetricsHttpServer> metrics_;
 };
 

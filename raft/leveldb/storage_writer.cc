@@ -85,7 +85,9 @@ void StorageWriter::WriteBatchOf(Pending& pending) {
   if (failure_.ok() && !stager.empty()) {
     leveldb::WriteOptions sync;
     sync.sync = true;
+    const absl::Time started = absl::Now();
     const leveldb::Status written = db_->Write(sync, stager.batch());
+    if (options_.after_sync) options_.after_sync(absl::Now() - started);
     if (written.ok()) {
       durable_->Publish(stager.TakeChanged());
       wrote = true;

@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+
+#include "absl/time/time.h"
 #include <thread>
 #include <vector>
 
@@ -47,6 +49,9 @@ class StorageWriter {
     // Called on the writer thread before each batch is staged. Tests use it
     // to hold the writer while requests pile up.
     absl::AnyInvocable<void()> before_batch;
+    // Called on the writer thread after each synced write with its duration
+    // (the fsync latency metric).
+    absl::AnyInvocable<void(absl::Duration)> after_sync;
   };
 
   struct Stats {

@@ -291,6 +291,16 @@ TEST_F(QueuesApiTest, MessagesThroughANonLeader) {
   EXPECT_EQ(stats.partitions(0).leader_node_id(), leader);
   EXPECT_TRUE(stats.partitions(0).available());
 
+  // The leader's metrics show the queue.
+  absl::StatusOr<std::string> metrics = HttpGet(
+      cluster_->node(static_cast<int>(leader)).metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_THAT(*metrics, HasSubstr(absl::StrCat(
+                            "sluice_queue_in_flight_messages{node=\"", leader,
+                            "\",partition=\"0\",queue=\"work\"} 1")));
+  EXPECT_THAT(*metrics, HasSubstr("sluice_queue_sent_total{"));
+  EXPECT_THAT(*metrics, HasSubstr("sluice_storage_fsync_seconds_count"));
+
   v1::PurgeQueueRequest purge;
   purge.set_queue_name("work");
   v1::PurgeQueueResponse purged;

@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -82,6 +83,46 @@ int FreePort() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+absl::StatusOr<std::string> HttpGet(const std::string& address,
+                                    const std::string& path) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError("address: want host:port");
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("cannot connect to ", address));
+  }
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", address, "\r\n\r\n");
+  if (::write(fd, request.data(), request.size()) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return absl::UnavailableError("short write");
+  }
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) {
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos) {
+    return absl::UnavailableError("not an HTTP response");
+  }
+  return response.substr(body + 4);
 }
 
 RunResult RunToExit(const std::string& binary,
@@ -186,13 +227,18 @@ TestCluster::TestCluster(int nodes, std::string root) : root_(std::move(root)) {
     peers.push_back(absl::StrCat(id, "=", address));
   }
   for (const auto& [id, address] : addresses) {
+    const std::string metrics = absl::StrCat("127.0.0.1:", FreePort());
     std::vector<std::string> args = {
-        absl::StrCat("--node-id=", id), absl::StrCat("--listen=", address),
+        absl::StrCat("--node-id=", id),
+        absl::StrCat("--listen=", address),
         absl::StrCat("--peers=", absl::StrJoin(peers, ",")),
-        absl::StrCat("--data-dir=", data_dir(id)), "--tick-ms=20"};
+        absl::StrCat("--data-dir=", data_dir(id)),
+        "--tick-ms=20",
+        absl::StrCat("--metrics-listen=", metrics)};
     nodes_.push_back(std::make_unique<SluicedProcess>(
         SluicedBinary(), std::move(args),
         absl::StrCat(root_, "/node-", id, ".log"), address));
+    nodes_.back()->set_metrics_address(metrics);
   }
 }
 

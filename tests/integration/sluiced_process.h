@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "sluice/v1/cluster.grpc.pb.h"
@@ -19,6 +20,10 @@ namespace sluice::testing {
 
 // A TCP port on 127.0.0.1 nobody listens on right now.
 int FreePort();
+
+// The body of GET http://<address><path>; an error if it cannot be had.
+absl::StatusOr<std::string> HttpGet(const std::string& address,
+                                    const std::string& path);
 
 // Runs `binary args...` to completion; returns its exit code and stderr.
 struct RunResult {
@@ -40,6 +45,9 @@ class SluicedProcess {
   int Terminate(absl::Duration timeout);  // SIGTERM, wait; exit code or -1
   bool running() const { return pid_ > 0; }
   const std::string& address() const { return address_; }
+  // "host:port" of the Prometheus endpoint; empty if not enabled.
+  const std::string& metrics_address() const { return metrics_address_; }
+  void set_metrics_address(std::string a) { metrics_address_ = std::move(a); }
   std::string Log() const;
 
   // GetClusterStatus on this node, with a short deadline.
@@ -51,6 +59,7 @@ class SluicedProcess {
   std::vector<std::string> args_;
   std::string log_path_;
   std::string address_;
+  std::string metrics_address_;
   pid_t pid_ = -1;
   std::unique_ptr<sluice::v1::Cluster::Stub> cluster_;
 };
