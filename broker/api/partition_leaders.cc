@@ -266,6 +266,32 @@ void PartitionLeaders::Tick() {
   }
 }
 
+void PartitionLeaders::Rebalance(absl::Duration min_gap) {
+  NodeHost* host = host_.load();
+  if (shut_down_ || host == nullptr) return;
+  const absl::Time now = options_.clock->Now();
+  for (auto& [group, lead] : leads_) {
+    if (!lead->configured || now - lead->last_transfer < min_gap) continue;
+    const auto& placement =
+        lead->record.partitions(static_cast<int>(lead->partition));
+    const raft::NodeId preferred(placement.preferred_leader());
+    if (preferred == raft::kNoNode || preferred == host->node_id()) continue;
+    std::optional<GroupStatus> status = host->StatusOf(group);
+    if (!status.has_value() || status->role != raft::Role::kLeader) continue;
+    bool ready = false;
+    for (const ReplicaProgress& p : status->progress) {
+      ready |= p.node == preferred && p.recent_active &&
+               p.match == status->last_index;
+    }
+    if (!ready) continue;
+    lead->last_transfer = now;
+    SLUICE_LOG(INFO) << "group " << group.value()
+                     << ": handing leadership back to its preferred leader, "
+                     << "node " << preferred.value();
+    host->TransferLeadership(group, preferred, [](absl::Status) {});
+  }
+}
+
 void PartitionLeaders::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;

@@ -59,6 +59,7 @@ class PartitionLeaders {
     QueueStateMachine* queue = nullptr;
     std::unique_ptr<HostProposer> proposer;
     std::unique_ptr<PartitionOps> ops;
+    absl::Time last_transfer = absl::InfinitePast();  // Options::clock
   };
 
   explicit PartitionLeaders(Options options);
@@ -96,6 +97,11 @@ class PartitionLeaders {
   // Periodic: every leader's PartitionOps::Tick, waiter deadlines and
   // visibility. Call every few tens of milliseconds.
   void Tick();
+  // Periodic, slower (every second or so): hands each partition led here
+  // back to its preferred leader (the placement's) when that node is an
+  // up-to-date, active member again, so that leaderships rebalance after a
+  // node comes back. At most one transfer per partition per `min_gap`.
+  void Rebalance(absl::Duration min_gap = absl::Seconds(5));
   // Wakes every waiter (false) and forgets every partition: node shutdown.
   void Shutdown();
 

@@ -111,6 +111,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
     return absl::UnavailableError(
         absl::StrCat("--listen: cannot listen on ", c.listen, " (in use?)"));
   }
+  node->server_->GetHealthCheckService()->SetServingStatus(false);
+  node->serving_.store(node->server_.get());
 
   if (!c.metrics_listen.empty()) {
     auto metrics = node::MetricsHttpServer::Start(
@@ -173,12 +175,30 @@ absl::Status Node::StartApi() {
         "this node holds no metadata replica (", s.message(), ")"));
   }
   ticker_ = std::thread([this] {
-    while (
-        !stop_ticker_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+    for (uint64_t round = 1;
+         !stop_ticker_.WaitForNotificationWithTimeout(absl::Milliseconds(20));
+         ++round) {
       host_->Post([this] { leaders_->Tick(); });
+      if (round % 50 == 0) {  // about once a second
+        host_->Post([this] { leaders_->Rebalance(); });
+        UpdateHealth();
+      }
     }
   });
   return absl::OkStatus();
+}
+
+void Node::UpdateHealth() {
+  grpc::Server* server = serving_.load();
+  if (server == nullptr) return;
+  // Serving once every group hosted here has a leader and has applied what
+  // it knows to be committed: a node still catching up after a restart
+  // stays out of load balancers until then.
+  bool caught_up = true;
+  for (const GroupStatus& g : host_->Status()) {
+    if (g.leader == raft::kNoNode || g.applied < g.commit) caught_up = false;
+  }
+  server->GetHealthCheckService()->SetServingStatus(caught_up);
 }
 
 void Node::OnMetadataApplied(const sluice::internal::MetadataState& state) {
@@ -191,6 +211,7 @@ void Node::OnMetadataApplied(const sluice::internal::MetadataState& state) {
 }
 
 Node::~Node() {
+  serving_.store(nullptr);
   if (ticker_.joinable()) {
     stop_ticker_.Notify();
     ticker_.join();

@@ -60,6 +60,8 @@ class Node {
   // Wires the metadata observer and the request handling to the host.
   absl::Status StartApi();
   void OnMetadataApplied(const sluice::internal::MetadataState& state);
+  // grpc.health.v1: SERVING once caught up (see node.cc).
+  void UpdateHealth();
 
   node::NodeConfig config_;
   std::unique_ptr<node::DataDir> data_dir_;
@@ -80,6 +82,7 @@ class Node {
   absl::Notification stop_ticker_;
   std::unique_ptr<ClusterService> cluster_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::atomic<grpc::Server*> serving_{nullptr};
   int grpc_port_ = 0;
   NodeMetrics metrics_state_{0};
   std::unique_ptr<node::MetricsHttpServer> metrics_;

@@ -412,5 +412,32 @@ TEST_F(FailoverTest, SigtermOfTheLeaderFailsNoSend) {
   EXPECT_EQ(stats.counts().visible_count(), static_cast<uint64_t>(acked));
 }
 
+TEST_F(FailoverTest, LeadershipsRebalanceWhenANodeComesBack) {
+  CreateQueue("spread", 3);
+  // Placement spreads the three partitions' leaders over the three nodes.
+  std::set<uint64_t> leaders;
+  for (uint32_t p = 0; p < 3; ++p) leaders.insert(PartitionLeader("spread", p));
+  ASSERT_EQ(leaders, (std::set<uint64_t>{1, 2, 3}));
+
+  cluster_->node(3).Kill();
+  for (uint32_t p = 0; p < 3; ++p) {
+    const uint64_t l = PartitionLeader("spread", p);
+    ASSERT_NE(l, 0u);
+    EXPECT_NE(l, 3u);
+  }
+  ASSERT_TRUE(cluster_->node(3).Start().ok());
+  // Node 3 catches up and gets its partition back, without any request.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    leaders.clear();
+    for (uint32_t p = 0; p < 3; ++p) {
+      leaders.insert(PartitionLeader("spread", p, /*ask=*/3));
+    }
+    if (leaders == std::set<uint64_t>{1, 2, 3}) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(leaders, (std::set<uint64_t>{1, 2, 3}));
+}
+
 }  // namespace
 }  // namespace sluice::testing

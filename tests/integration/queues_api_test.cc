@@ -456,6 +456,16 @@ TEST_F(QueuesApiTest, ClusterStatusShowsPartitionsProgressAndLiveness) {
     EXPECT_EQ(n.liveness(), v1::NODE_LIVENESS_ALIVE) << "node " << n.node_id();
   }
 
+  // Every node has caught up, so each says SERVING to health checks.
+  for (int node = 1; node <= 3; ++node) {
+    bool serving = false;
+    for (int i = 0; i < 60 && !serving; ++i) {
+      serving = HealthServing(cluster_->node(node).address());
+      if (!serving) absl::SleepFor(absl::Milliseconds(100));
+    }
+    EXPECT_TRUE(serving) << "node " << node;
+  }
+
   // A killed node is reported unreachable by the others.
   const int victim = static_cast<int>(leader % 3 + 1);
   cluster_->node(victim).Kill();

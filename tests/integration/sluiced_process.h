@@ -21,6 +21,10 @@ namespace sluice::testing {
 // A TCP port on 127.0.0.1 nobody listens on right now.
 int FreePort();
 
+// grpc.health.v1.Health/Check of the whole server at `address`: true if
+// SERVING.
+bool HealthServing(const std::string& address);
+
 // The body of GET http://<address><path>; an error if it cannot be had.
 absl::StatusOr<std::string> HttpGet(const std::string& address,
                                     const std::string& path);
