@@ -41,18 +41,21 @@ absl::Status ResolveDuration(bool has, Duration* value, absl::Duration fallback,
 }
 
 absl::Status ResolveRetryPolicy(v1::RetryPolicy& p) {
+  // Presence first: mutable_*() would create the field.
+  const bool has_initial = p.has_initial_backoff();
+  const bool has_max = p.has_max_backoff();
   if (absl::Status s = ResolveDuration(
-          p.has_initial_backoff(), p.mutable_initial_backoff(),
-          absl::Seconds(1), absl::ZeroDuration(), absl::Hours(12),
+          has_initial, p.mutable_initial_backoff(), absl::Seconds(1),
+          absl::ZeroDuration(), absl::Hours(12),
           "attributes.retry_policy.initial_backoff");
       !s.ok()) {
     return s;
   }
   const absl::Duration initial = FromProtoDuration(p.initial_backoff());
-  if (absl::Status s = ResolveDuration(
-          p.has_max_backoff(), p.mutable_max_backoff(),
-          std::max(initial, absl::Minutes(10)), initial, absl::Hours(12),
-          "attributes.retry_policy.max_backoff");
+  if (absl::Status s = ResolveDuration(has_max, p.mutable_max_backoff(),
+                                       std::max(initial, absl::Minutes(10)),
+                                       initial, absl::Hours(12),
+                                       "attributes.retry_policy.max_backoff");
       !s.ok()) {
     return s;
   }
