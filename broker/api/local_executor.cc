@@ -134,6 +134,24 @@ void LocalExecutor::Execute(const ForwardRequest& request,
           std::move(done), [](ForwardResponse& r) {
             return r.mutable_get_queue_stats();
           })(ops.GetQueueStats(request.get_queue_stats()));
+    case ForwardRequest::kStartRedrive:
+      return ops.StartRedrive(request.start_redrive(),
+                              Answer<v1::StartRedriveResponse>(
+                                  std::move(done), [](ForwardResponse& r) {
+                                    return r.mutable_start_redrive();
+                                  }));
+    case ForwardRequest::kListRedriveTasks: {
+      ForwardResponse out;
+      *out.mutable_list_redrive_tasks() =
+          ops.ListRedriveTasks(request.list_redrive_tasks());
+      return done(std::move(out));
+    }
+    case ForwardRequest::kCancelRedrive:
+      return ops.CancelRedrive(request.cancel_redrive(),
+                               Answer<v1::CancelRedriveResponse>(
+                                   std::move(done), [](ForwardResponse& r) {
+                                     return r.mutable_cancel_redrive();
+                                   }));
     case ForwardRequest::kStreamItem:
       return StreamItem(lead, request.stream_item(), std::move(done));
     case ForwardRequest::kAcceptMoves:

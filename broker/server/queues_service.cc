@@ -191,36 +191,6 @@ QueuesService::Reactor* QueuesService::DeleteQueue(
   return context->DefaultReactor();
 }
 
-QueuesService::Reactor* QueuesService::StartRedrive(
-    Context* context, const v1::StartRedriveRequest* /*request*/,
-    v1::StartRedriveResponse* /*response*/) {
-  Reactor* reactor = context->DefaultReactor();
-  reactor->Finish(
-      grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                   "StartRedrive: not served by this version of sluiced yet"));
-  return reactor;
-}
-
-QueuesService::Reactor* QueuesService::ListRedriveTasks(
-    Context* context, const v1::ListRedriveTasksRequest* /*request*/,
-    v1::ListRedriveTasksResponse* /*response*/) {
-  Reactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(
-      grpc::StatusCode::UNIMPLEMENTED,
-      "ListRedriveTasks: not served by this version of sluiced yet"));
-  return reactor;
-}
-
-QueuesService::Reactor* QueuesService::CancelRedrive(
-    Context* context, const v1::CancelRedriveRequest* /*request*/,
-    v1::CancelRedriveResponse* /*response*/) {
-  Reactor* reactor = context->DefaultReactor();
-  reactor->Finish(
-      grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                   "CancelRedrive: not served by this version of sluiced yet"));
-  return reactor;
-}
-
 }  // namespace sluice::broker
 
 namespace sluice::broker {

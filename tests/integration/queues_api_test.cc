@@ -482,5 +482,89 @@ TEST_F(QueuesApiTest, ClusterStatusShowsPartitionsProgressAndLiveness) {
   }
 }
 
+// Too many receives move a message to the dead-letter queue (on another
+// partition leader, possibly another node); a redrive moves it back.
+TEST_F(QueuesApiTest, DeadLetterAndRedriveAcrossQueues) {
+  QueuesClient client(cluster_->node(2).address());
+  v1::CreateQueueRequest dlq;
+  dlq.set_queue_name("dead");
+  v1::CreateQueueResponse created;
+  ASSERT_TRUE(client.Call(&Stub::CreateQueue, dlq, &created).ok());
+  v1::CreateQueueRequest src;
+  src.set_queue_name("src");
+  src.mutable_attributes()->set_partition_count(2);
+  auto* policy = src.mutable_attributes()->mutable_redrive_policy();
+  policy->set_dead_letter_queue_name("dead");
+  policy->set_max_receive_count(1);
+  ASSERT_TRUE(client.Call(&Stub::CreateQueue, src, &created).ok());
+
+  v1::SendRequest send;
+  send.set_queue_name("src");
+  for (int i = 0; i < 3; ++i) {
+    auto* e = send.add_entries();
+    e->set_entry_id(absl::StrCat("e", i));
+    e->set_body(absl::StrCat("poison-", i));
+  }
+  v1::SendResponse sent;
+  ASSERT_TRUE(client.Call(&Stub::Send, send, &sent).ok());
+
+  // Each message is received once and released; the next receive moves it.
+  auto receive_all = [&](const std::string& queue) {
+    v1::ReceiveRequest receive;
+    receive.set_queue_name(queue);
+    receive.set_max_messages(10);
+    receive.mutable_visibility_timeout()->set_seconds(0);
+    v1::ReceiveResponse received;
+    EXPECT_TRUE(client.Call(&Stub::Receive, receive, &received).ok());
+    return received.messages_size();
+  };
+  int first = 0;
+  for (int i = 0; i < 50 && first < 3; ++i) first += receive_all("src");
+  EXPECT_EQ(first, 3);
+  v1::PeekRequest peek;
+  peek.set_queue_name("dead");
+  v1::PeekResponse peeked;
+  for (int i = 0; i < 100; ++i) {
+    receive_all("src");  // triggers the moves
+    ASSERT_TRUE(client.Call(&Stub::Peek, peek, &peeked).ok());
+    if (peeked.messages_size() == 3) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(peeked.messages_size(), 3);
+  EXPECT_EQ(peeked.messages(0).dead_letter_source().source_queue_name(), "src");
+
+  v1::StartRedriveRequest redrive;
+  redrive.set_source_queue_name("dead");
+  v1::StartRedriveResponse started;
+  CallResult r = client.Call(&Stub::StartRedrive, redrive, &started);
+  ASSERT_TRUE(r.ok()) << r.status.error_message();
+  EXPECT_EQ(started.task().destination_queue_name(), "src");
+  v1::ListRedriveTasksRequest list;
+  v1::ListRedriveTasksResponse tasks;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(client.Call(&Stub::ListRedriveTasks, list, &tasks).ok());
+    if (tasks.tasks_size() == 1 &&
+        tasks.tasks(0).state() == v1::REDRIVE_TASK_STATE_COMPLETED) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(tasks.tasks_size(), 1);
+  EXPECT_EQ(tasks.tasks(0).task_id(), started.task().task_id());
+  EXPECT_EQ(tasks.tasks(0).moved_count(), 3u);
+  v1::GetQueueStatsRequest stats_request;
+  stats_request.set_queue_name("src");
+  v1::GetQueueStatsResponse stats;
+  ASSERT_TRUE(client.Call(&Stub::GetQueueStats, stats_request, &stats).ok());
+  EXPECT_EQ(stats.counts().visible_count(), 3u);
+
+  v1::CancelRedriveRequest cancel;
+  cancel.set_task_id("r-nonsense");
+  v1::CancelRedriveResponse cancelled;
+  r = client.Call(&Stub::CancelRedrive, cancel, &cancelled);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(r.Trailer("sluice-error-reason"), "REDRIVE_TASK_NOT_FOUND");
+}
+
 }  // namespace
 }  // namespace sluice::testing
