@@ -274,7 +274,12 @@ void NodeHost::Deliver(raft::NodeId from, std::vector<Message> messages) {
 void NodeHost::ReportUnreachable(raft::NodeId peer) {
   Post([this, peer] {
     for (auto& [id, g] : replicas_) {
-      if (g->started() && g->is_leader()) g->raw().ReportUnreachable(peer);
+      if (!g->started()) continue;
+      if (g->is_leader()) {
+        g->raw().ReportUnreachable(peer);
+      } else {
+        g->raw().LeaderUnreachable(peer);  // a dead leader: elect sooner
+      }
     }
   });
 }

@@ -502,6 +502,13 @@ absl::StatusOr<Raft::ConfState> Raft::ApplyConfChange(const ConfChange& cc) {
   return next->ToConfState();
 }
 
+void Raft::LeaderUnreachable(NodeId peer) {
+  if (role_ != Role::kFollower || peer == kNoNode || lead_ != peer) return;
+  const int jitter = static_cast<int>(random_->Uniform(3));
+  election_elapsed_ =
+      std::max(election_timeout_, randomized_election_timeout_ - 1 - jitter);
+}
+
 void Raft::ReportUnreachable(NodeId id) {
   if (role_ != Role::kLeader) return;
   Progress* pr = tracker_.Find(id);

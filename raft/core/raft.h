@@ -50,6 +50,12 @@ class Raft {
   absl::Status ReadIndex(std::string ctx);
   absl::StatusOr<ConfState> ApplyConfChange(const ConfChange& cc);
   void ReportUnreachable(NodeId id);
+  // The transport lost its connection to `peer`. A follower whose leader
+  // that is stops treating the leader as live (so it grants votes) and
+  // campaigns within a tick or three (jittered, to avoid split votes)
+  // instead of after a whole election timeout. Pre-vote keeps a false alarm
+  // harmless: the others still hear from the leader and refuse.
+  void LeaderUnreachable(NodeId peer);
   void ReportSnapshot(NodeId id, bool success);
 
   // Reports from the host, driven by RawNode::Advance.

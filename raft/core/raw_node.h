@@ -81,6 +81,7 @@ class RawNode {
   }
   // The transport could not deliver to `id`: stop pipelining to it.
   void ReportUnreachable(NodeId id) { raft_->ReportUnreachable(id); }
+  void LeaderUnreachable(NodeId peer) { raft_->LeaderUnreachable(peer); }
   // The transport finished (or gave up) streaming the snapshot to `id`.
   void ReportSnapshot(NodeId id, bool success) {
     raft_->ReportSnapshot(id, success);

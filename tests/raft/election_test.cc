@@ -128,6 +128,44 @@ TEST(ElectionTest, PreVoteWinsThenRealElection) {
   EXPECT_EQ(net.raft(1).term(), Term(1));
 }
 
+// The transport saw the leader's connection die: the followers elect a new
+// leader within a few ticks, not after a whole election timeout.
+TEST(ElectionTest, LeaderUnreachableElectsWithinAFewTicks) {
+  TestNetwork net(3);
+  ASSERT_TRUE(net.Elect(1));
+  net.Isolate(1);
+  net.node(2).LeaderUnreachable(NodeId(1));
+  net.node(3).LeaderUnreachable(NodeId(1));
+  int ticks = 0;
+  while (net.raft(2).role() != Role::kLeader &&
+         net.raft(3).role() != Role::kLeader && ticks < 10) {
+    net.Tick(2);
+    net.Tick(3);
+    net.Stabilize();
+    ++ticks;
+  }
+  EXPECT_LE(ticks, 4);  // the election timeout is 10-19 ticks
+  EXPECT_TRUE(net.raft(2).role() == Role::kLeader ||
+              net.raft(3).role() == Role::kLeader);
+}
+
+// A false alarm on one follower changes nothing: the other still hears from
+// the leader and refuses the pre-vote.
+TEST(ElectionTest, LeaderUnreachableFalseAlarmDoesNotDisrupt) {
+  TestNetwork net(3);
+  ASSERT_TRUE(net.Elect(1));
+  const Term term = net.raft(1).term();
+  net.node(2).LeaderUnreachable(NodeId(3));  // not its leader: ignored
+  net.node(2).LeaderUnreachable(NodeId(1));
+  for (int i = 0; i < 5; ++i) {
+    net.Tick(2);
+    net.Stabilize();
+  }
+  EXPECT_EQ(net.raft(1).role(), Role::kLeader);
+  EXPECT_EQ(net.raft(1).term(), term);
+  EXPECT_EQ(net.raft(2).term(), term);
+}
+
 TEST(ElectionTest, CheckQuorumLeaderStepsDownWithoutQuorum) {
   TestNetwork net(3);
   ASSERT_TRUE(net.Elect(1));
