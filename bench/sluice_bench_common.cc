@@ -68,8 +68,7 @@ absl::Status ParseAddresses(absl::string_view value, BenchFlags& flags) {
     if (colon == absl::string_view::npos ||
         !absl::SimpleAtoi(a.substr(colon + 1), &port) || port < 1 ||
         port > 65535) {
-      return FlagError("addresses",
-                       absl::StrCat("'", a, "' is not HOST:PORT"));
+      return FlagError("addresses", absl::StrCat("'", a, "' is not HOST:PORT"));
     }
     flags.addresses.emplace_back(a);
   }
@@ -87,7 +86,8 @@ absl::Status Set(absl::string_view name, absl::string_view value,
     f.queue = std::string(value);
     return absl::OkStatus();
   }
-  if (name == "partitions") return ParseInt(name, value, 1, 1024, &f.partitions);
+  if (name == "partitions")
+    return ParseInt(name, value, 1, 1024, &f.partitions);
   if (name == "replication") return ParseInt(name, value, 1, 7, &f.replication);
   if (name == "size") return ParseInt(name, value, 16, 1 << 20, &f.size);
   if (name == "producers") return ParseInt(name, value, 1, 256, &f.producers);
@@ -136,9 +136,9 @@ absl::Status ResolveDefaults(BenchFlags& f) {
              latency = f.scenario == "latency",
              failover = f.scenario == "failover";
   if (!send && !drain && !latency && !failover) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown scenario '", f.scenario,
-        "' (want send, drain, latency or failover; see --help)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown scenario '", f.scenario,
+                     "' (want send, drain, latency or failover; see --help)"));
   }
   if (f.batch == 0) f.batch = send ? 1 : failover ? 100 : 64;
   if (f.seconds == 0) f.seconds = latency ? 20 : failover ? 30 : 15;
@@ -176,15 +176,16 @@ absl::StatusOr<BenchFlags> ParseBenchFlags(
   for (size_t i = 1; i < args.size(); ++i) {
     absl::string_view rest = args[i];
     if (!absl::ConsumePrefix(&rest, "--")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected argument '", args[i], "' (flags look like --name=value)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", args[i],
+                       "' (flags look like --name=value)"));
     }
     std::vector<absl::string_view> parts =
         absl::StrSplit(rest, absl::MaxSplits('=', 1));
     const bool has_value = parts.size() == 2;
     if (!has_value && parts[0] != "json" && parts[0] != "keep") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("flag '", args[i], "' has no value (want --name=value)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "flag '", args[i], "' has no value (want --name=value)"));
     }
     if (absl::Status s = Set(parts[0], has_value ? parts[1] : "", flags);
         !s.ok()) {
@@ -240,7 +241,8 @@ sends, drain short, hard timeout), 4 acknowledged message lost, 5 duplicate.
 )";
 }
 
-// ---- clocks and bodies ----------------------------------------------------------
+// ---- clocks and bodies
+// ----------------------------------------------------------
 
 int64_t NowNs() {
   timespec ts;
@@ -274,7 +276,8 @@ bool ParseBody(absl::string_view body, uint64_t* id, int64_t* t_ns) {
   return true;
 }
 
-// ---- gRPC -------------------------------------------------------------------------
+// ---- gRPC
+// -------------------------------------------------------------------------
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
   grpc::ChannelArguments args;
@@ -328,7 +331,8 @@ std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
-// ---- statistics --------------------------------------------------------------------
+// ---- statistics
+// --------------------------------------------------------------------
 
 void Samples::Append(const Samples& other) {
   values_.insert(values_.end(), other.values_.begin(), other.values_.end());
@@ -343,8 +347,8 @@ void Samples::Sort() {
 double Samples::PercentileMs(double p) {
   if (values_.empty()) return -1;
   Sort();
-  size_t i = static_cast<size_t>(p * static_cast<double>(values_.size() - 1) +
-                                 0.5);
+  size_t i =
+      static_cast<size_t>(p * static_cast<double>(values_.size() - 1) + 0.5);
   i = std::min(i, values_.size() - 1);
   return NsToMs(values_[i]);
 }
@@ -355,7 +359,8 @@ double Samples::MaxMs() {
   return NsToMs(values_.back());
 }
 
-// ---- results ------------------------------------------------------------------------
+// ---- results
+// ------------------------------------------------------------------------
 
 Result::Result(std::string scenario) {
   Str("peer", "sluice");
@@ -383,7 +388,8 @@ Result& Result::Str(absl::string_view key, absl::string_view value) {
 
 std::string Result::ResultLine() const {
   std::string line = "RESULT";
-  for (const Field& f : fields_) absl::StrAppend(&line, " ", f.key, "=", f.text);
+  for (const Field& f : fields_)
+    absl::StrAppend(&line, " ", f.key, "=", f.text);
   return line;
 }
 
@@ -418,7 +424,8 @@ void PrintResult(const BenchFlags& flags, const std::string& summary,
 void Log(absl::string_view text) {
   static absl::Mutex mu(absl::kConstInit);
   absl::MutexLock lock(&mu);
-  std::cerr << absl::StrFormat("[%8.3f] ", NsToSeconds(NowNs() - kProgramStartNs))
+  std::cerr << absl::StrFormat("[%8.3f] ",
+                               NsToSeconds(NowNs() - kProgramStartNs))
             << text << std::endl;
 }
 

@@ -45,9 +45,9 @@ struct BenchFlags {
   int size = 1024;
   int producers = 4;
   int window = 64;
-  int batch = 0;          // 0: send 1, drain 64, latency 64, failover 100
+  int batch = 0;           // 0: send 1, drain 64, latency 64, failover 100
   int preload_batch = 64;  // drain: entries per Send while preloading
-  double seconds = 0;     // 0: send 15, latency 20, failover 30
+  double seconds = 0;      // 0: send 15, latency 20, failover 30
   uint64_t n = 200000;
   int consumers = 4;
   std::string mode = "stream";  // drain: stream | unary
@@ -57,23 +57,24 @@ struct BenchFlags {
   double drain_at = 40;
   double idle = 5;  // failover drain: stop after this long without messages
   std::string cluster_dir;
-  double timeout = 120;     // hard bound on the whole run, seconds
-  int rpc_timeout_ms = 0;   // 0: 2000 for failover, 10000 otherwise
+  double timeout = 120;    // hard bound on the whole run, seconds
+  int rpc_timeout_ms = 0;  // 0: 2000 for failover, 10000 otherwise
   bool json = false;
   bool keep = false;
 };
 
 // Parses `scenario --name=value ...` (argv without the program name).
 // Errors are INVALID_ARGUMENT and name the flag.
-absl::StatusOr<BenchFlags> ParseBenchFlags(const std::vector<std::string>& args);
+absl::StatusOr<BenchFlags> ParseBenchFlags(
+    const std::vector<std::string>& args);
 
 // The usage text printed by --help and on a bad command line.
 std::string Usage();
 
 // ---- clocks and message bodies ----------------------------------------------
 
-int64_t NowNs();                   // CLOCK_MONOTONIC
-void SleepUntilNs(int64_t t_ns);   // absolute CLOCK_MONOTONIC deadline
+int64_t NowNs();                  // CLOCK_MONOTONIC
+void SleepUntilNs(int64_t t_ns);  // absolute CLOCK_MONOTONIC deadline
 inline int64_t SecondsToNs(double s) { return static_cast<int64_t>(s * 1e9); }
 inline double NsToMs(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 inline double NsToSeconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
@@ -90,7 +91,8 @@ std::string MakeBody(int size, uint64_t id, int64_t t_ns);
 // The id and send time from a body; false if it is not one of ours.
 bool ParseBody(absl::string_view body, uint64_t* id, int64_t* t_ns);
 
-// ---- gRPC ---------------------------------------------------------------------
+// ---- gRPC
+// ---------------------------------------------------------------------
 
 // A channel with its own TCP connection (no subchannel sharing between
 // channels, so P producers really are P connections) and short reconnect
@@ -115,12 +117,16 @@ bool Retryable(int code);
 // "UNAVAILABLE" etc.
 std::string CodeName(int code);
 
-// ---- statistics ---------------------------------------------------------------
+// ---- statistics
+// ---------------------------------------------------------------
 
 // Latency samples in nanoseconds; Percentile sorts on first use.
 class Samples {
  public:
-  void Add(int64_t ns) { values_.push_back(ns); }
+  void Add(int64_t ns) {
+    values_.push_back(ns);
+    sorted_ = false;
+  }
   void Append(const Samples& other);
   size_t size() const { return values_.size(); }
   // p in [0, 1]; milliseconds; -1 when empty. Same rounding as the peers.
@@ -133,7 +139,8 @@ class Samples {
   bool sorted_ = true;
 };
 
-// ---- results ------------------------------------------------------------------
+// ---- results
+// ------------------------------------------------------------------
 
 // One scenario's result: ordered key=value pairs, printed as the peers'
 // `RESULT peer=sluice scenario=... key=value ...` line and, with --json, as

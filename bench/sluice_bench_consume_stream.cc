@@ -32,7 +32,10 @@ class StreamSession final : public grpc::ClientBidiReactor<Request, Response> {
   // Opens the stream; `resend` are handles whose acks an earlier stream did
   // not see confirmed.
   void Begin(const std::vector<std::string>& resend) {
-    last_heard_ns_ = NowNs();
+    {
+      absl::MutexLock lock(&mu_);
+      last_heard_ns_ = NowNs();
+    }
     stub_->async()->StreamReceive(&context_, this);
     Request start;
     v1::StreamStart* s = start.mutable_start();
@@ -49,16 +52,23 @@ class StreamSession final : public grpc::ClientBidiReactor<Request, Response> {
       Ack(std::move(chunk));
     }
     StartRead(&incoming_);
+    AddHold();
     StartCall();
   }
 
   // Blocks until the stream ended. Asks the server to end it (WritesDone)
   // once the sink is done; cancels it if that takes too long or the server
   // has been silent for three heartbeat intervals.
+  //
+  // WritesDone is started from this (non-reaction) thread, so the stream
+  // carries a hold (AddHold in Begin) until then: without it gRPC could
+  // finish the call, and free it, just before. The hold goes once close is
+  // requested or the read side has ended, whichever comes first.
   grpc::Status Await() {
     int64_t close_requested_ns = 0;
+    bool hold = true;
     for (;;) {
-      bool cancel = false;
+      bool cancel = false, read_closed = false;
       {
         absl::MutexLock lock(&mu_);
         mu_.AwaitWithTimeout(absl::Condition(&done_), absl::Milliseconds(100));
@@ -67,10 +77,15 @@ class StreamSession final : public grpc::ClientBidiReactor<Request, Response> {
         if (close_requested_ns != 0 && now - close_requested_ns > kCloseGraceNs)
           cancel = true;
         if (now - last_heard_ns_ > kSilenceNs) cancel = true;
+        read_closed = read_closed_;
       }
-      if (close_requested_ns == 0 && sink_->Done()) {
+      if (hold && close_requested_ns == 0 && !read_closed && sink_->Done()) {
         close_requested_ns = NowNs();
         RequestClose();
+      }
+      if (hold && (close_requested_ns != 0 || read_closed)) {
+        RemoveHold();
+        hold = false;
       }
       if (cancel) context_.TryCancel();
     }
@@ -90,7 +105,11 @@ class StreamSession final : public grpc::ClientBidiReactor<Request, Response> {
   std::string LeaderHint() { return Trailer(context_, "sluice-leader"); }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;  // the stream is over; OnDone follows
+    if (!ok) {  // the stream is over; OnDone follows (once the hold goes)
+      absl::MutexLock lock(&mu_);
+      read_closed_ = true;
+      return;
+    }
     const int64_t now = NowNs();
     {
       absl::MutexLock lock(&mu_);
@@ -144,7 +163,8 @@ class StreamSession final : public grpc::ClientBidiReactor<Request, Response> {
         next = &outbox_.front();
       } else {
         writing_ = false;
-        if (close_requested_ && !writes_done_) writes_done = writes_done_ = true;
+        if (close_requested_ && !writes_done_)
+          writes_done = writes_done_ = true;
       }
     }
     if (next != nullptr) StartWrite(next);
@@ -161,7 +181,8 @@ class StreamSession final : public grpc::ClientBidiReactor<Request, Response> {
   void Ack(std::vector<std::string> handles) {
     Request ack;
     ack.set_correlation_id(next_correlation_++);
-    for (const std::string& h : handles) ack.mutable_ack()->add_receipt_handles(h);
+    for (const std::string& h : handles)
+      ack.mutable_ack()->add_receipt_handles(h);
     {
       absl::MutexLock lock(&mu_);
       unconfirmed_[ack.correlation_id()] = std::move(handles);
@@ -239,6 +260,7 @@ class StreamSession final : public grpc::ClientBidiReactor<Request, Response> {
   bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
   bool close_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool writes_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   int64_t last_heard_ns_ ABSL_GUARDED_BY(mu_) = 0;

@@ -113,13 +113,13 @@ void WindowedProducer::Issue(const std::vector<Message>& messages) {
   for (size_t i = 0; i < messages.size(); ++i) {
     v1::SendEntry* entry = call->request.add_entries();
     entry->set_entry_id(absl::StrCat(i));
-    entry->set_body(MakeBody(config_.size, MakeId(config_.index, messages[i].seq),
+    entry->set_body(MakeBody(config_.size,
+                             MakeId(config_.index, messages[i].seq),
                              messages[i].t_ns));
   }
-  stub_->async()->Send(&call->context, &call->request, &call->response,
-                       [this, call](grpc::Status status) {
-                         OnDone(call, status);
-                       });
+  stub_->async()->Send(
+      &call->context, &call->request, &call->response,
+      [this, call](grpc::Status status) { OnDone(call, status); });
 }
 
 void WindowedProducer::OnDone(Call* call, const grpc::Status& status) {
@@ -128,30 +128,37 @@ void WindowedProducer::OnDone(Call* call, const grpc::Status& status) {
   const uint64_t n = static_cast<uint64_t>(call->request.entries_size());
   absl::MutexLock lock(&mu_);
   --outstanding_;
-    ++stats_.rpcs;
-    stats_.end_ns = std::max(stats_.end_ns, now);
-    if (!status.ok()) {
-      ++stats_.rpc_errors;
-      stats_.failed += n;
-      pause_until_ns_ = now + 10000000;
-      NoteError(ToAbsl(status, &call->context).ToString());
-    } else {
-      uint64_t answered = 0;
-      for (const v1::SendResult& r : call->response.results()) {
-        ++answered;
-        if (r.status().code() == 0) {
-          ++stats_.acked;
-        } else {
-          ++stats_.failed;
-          NoteError(absl::StrCat(CodeName(r.status().code()), " [",
-                                 v1::ErrorReason_Name(r.status().reason()),
-                                 "]: ", r.status().message()));
+  ++stats_.rpcs;
+  stats_.end_ns = std::max(stats_.end_ns, now);
+  if (!status.ok()) {
+    ++stats_.rpc_errors;
+    stats_.failed += n;
+    pause_until_ns_ = now + 10000000;
+    NoteError(ToAbsl(status, &call->context).ToString());
+  } else {
+    uint64_t answered = 0;
+    for (const v1::SendResult& r : call->response.results()) {
+      ++answered;
+      if (r.status().code() == 0) {
+        ++stats_.acked;
+        uint64_t id = 0;
+        int64_t t_ns = 0;
+        if (answered <= n &&
+            ParseBody(
+                call->request.entries(static_cast<int>(answered - 1)).body(),
+                &id, &t_ns)) {
+          stats_.ack_latency.Add(now - t_ns);
         }
+      } else {
+        ++stats_.failed;
+        NoteError(absl::StrCat(CodeName(r.status().code()), " [",
+                               v1::ErrorReason_Name(r.status().reason()),
+                               "]: ", r.status().message()));
       }
-      if (answered < n) {
-        stats_.failed += n - answered;
-        NoteError("response has fewer results than entries");
-      }
+    }
+    if (answered < n) {
+      stats_.failed += n - answered;
+      NoteError("response has fewer results than entries");
     }
   }
 }
@@ -196,6 +203,7 @@ ProducerStats RunProducers(const std::vector<std::string>& addresses,
     total.rpc_errors += s.rpc_errors;
     total.end_ns = std::max(total.end_ns, s.end_ns);
     for (const auto& [e, count] : s.errors) total.errors[e] += count;
+    total.ack_latency.Append(s.ack_latency);
   }
   *start_ns = start;
   return total;

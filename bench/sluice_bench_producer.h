@@ -1,11 +1,12 @@
 // A windowed producer: keeps up to `window` Send RPCs outstanding on one
 // channel (gRPC callback API), each with `batch` entries. Closed loop (rate
 // 0: a new Send as soon as one is answered, the send scenario and the drain
-// preload; after a failed RPC it pauses 10 ms rather than spin) or open loop (a fixed rate, every message stamped with its
-// intended send time, overdue messages batched up to `batch` once the
-// window has room: the latency scenario). No retries: a failed RPC or entry
-// counts as failed. One thread of its own; the callbacks run on gRPC's
-// threads; stats() may be called from any thread.
+// preload; after a failed RPC it pauses 10 ms rather than spin) or open loop (a
+// fixed rate, every message stamped with its intended send time, overdue
+// messages batched up to `batch` once the window has room: the latency
+// scenario). No retries: a failed RPC or entry counts as failed. One thread of
+// its own; the callbacks run on gRPC's threads; stats() may be called from any
+// thread.
 #ifndef SLUICE_BENCH_SLUICE_BENCH_PRODUCER_H_
 #define SLUICE_BENCH_SLUICE_BENCH_PRODUCER_H_
 
@@ -41,6 +42,8 @@ struct ProducerStats {
   uint64_t rpcs = 0;
   uint64_t rpc_errors = 0;
   int64_t end_ns = 0;  // when the last answer arrived
+  // Per acknowledged message: ack time - (intended) send time.
+  Samples ack_latency;
   // The first distinct errors ("UNAVAILABLE: ...") and how often each came.
   std::map<std::string, uint64_t> errors;
 };

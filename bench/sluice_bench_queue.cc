@@ -128,7 +128,8 @@ ScopedQueue::ScopedQueue(const BenchFlags& flags, QueueAdmin& admin)
                                 : flags.queue) {}
 
 absl::Status ScopedQueue::Create() {
-  Log(absl::StrFormat("creating queue %s (standard, %d partition(s), "
+  Log(
+      absl::StrFormat("creating queue %s (standard, %d partition(s), "
                       "replication %d)",
                       name_, flags_.partitions, flags_.replication));
   if (absl::Status s = admin_.CreateQueue(name_, flags_.partitions,
@@ -140,7 +141,11 @@ absl::Status ScopedQueue::Create() {
   if (!flags_.keep) {
     watchdog_id_ = Watchdog::Get().Register(
         absl::StrCat("deleting queue ", name_),
-        [admin = &admin_, name = name_] { (void)admin->DeleteQueue(name, 5000); });
+        [addresses = flags_.addresses, name = name_] {
+          // A QueueAdmin of its own: the scenario's may be gone by then.
+          absl::Status s = QueueAdmin(addresses).DeleteQueue(name, 5000);
+          Log(absl::StrCat("delete queue ", name, ": ", s.ToString()));
+        });
   }
   absl::StatusOr<v1::GetQueueResponse> r = admin_.WaitForLeaders(name_, 30000);
   if (!r.ok()) {
@@ -164,9 +169,9 @@ ScopedQueue::~ScopedQueue() {
     return;
   }
   absl::Status s = admin_.DeleteQueue(name_, 15000);
-  Log(s.ok() ? absl::StrCat("deleted queue ", name_)
-             : absl::StrCat("could not delete queue ", name_, ": ",
-                            s.ToString()));
+  Log(s.ok()
+          ? absl::StrCat("deleted queue ", name_)
+          : absl::StrCat("could not delete queue ", name_, ": ", s.ToString()));
 }
 
 }  // namespace sluice::bench

@@ -10,8 +10,7 @@ ConsumeSink::ConsumeSink(SinkConfig config)
     : config_(config), target_(config.target), idle_origin_ns_(NowNs()) {}
 
 void ConsumeSink::OnMessages(
-    const google::protobuf::RepeatedPtrField<v1::Message>& ms,
-    int64_t now_ns) {
+    const google::protobuf::RepeatedPtrField<v1::Message>& ms, int64_t now_ns) {
   absl::MutexLock lock(&mu_);
   for (const v1::Message& m : ms) {
     ++stats_.received;
@@ -49,6 +48,13 @@ void ConsumeSink::SetTarget(uint64_t target) {
   CheckDone(NowNs());
 }
 
+void ConsumeSink::Stop() {
+  absl::MutexLock lock(&mu_);
+  if (done_.load()) return;
+  stats_.done_ns = NowNs();
+  done_.store(true);
+}
+
 void ConsumeSink::ResetIdle() {
   absl::MutexLock lock(&mu_);
   idle_origin_ns_ = NowNs();
@@ -82,10 +88,10 @@ bool ConsumeSink::Done() {
 void ConsumeSink::WaitDone() {
   while (!Done()) {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](std::atomic<bool>* d) { return d->load(); },
-                             &done_),
-                         absl::Milliseconds(100));
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](std::atomic<bool>* d) { return d->load(); }, &done_),
+        absl::Milliseconds(100));
   }
 }
 

@@ -28,16 +28,16 @@ struct SinkConfig {
 };
 
 struct SinkStats {
-  uint64_t received = 0;      // deliveries
-  uint64_t unique = 0;        // distinct ids
-  uint64_t acked = 0;         // acks confirmed OK
-  uint64_t ack_failed = 0;    // acks answered with an error (or lost)
-  uint64_t duplicates = 0;    // an id again under another message id
-  uint64_t redelivered = 0;   // the same message id again (lease ran out)
-  uint64_t foreign = 0;       // bodies that are not ours
-  int64_t first_ns = 0;       // first delivery
-  int64_t last_ns = 0;        // last delivery
-  int64_t done_ns = 0;        // when the end condition became true; 0: not
+  uint64_t received = 0;     // deliveries
+  uint64_t unique = 0;       // distinct ids
+  uint64_t acked = 0;        // acks confirmed OK
+  uint64_t ack_failed = 0;   // acks answered with an error (or lost)
+  uint64_t duplicates = 0;   // an id again under another message id
+  uint64_t redelivered = 0;  // the same message id again (lease ran out)
+  uint64_t foreign = 0;      // bodies that are not ours
+  int64_t first_ns = 0;      // first delivery
+  int64_t last_ns = 0;       // last delivery
+  int64_t done_ns = 0;       // when the end condition became true; 0: not
 };
 
 class ConsumeSink {
@@ -50,6 +50,8 @@ class ConsumeSink {
   // Ack outcomes.
   void OnAcked(uint64_t ok, uint64_t failed);
   void SetTarget(uint64_t target);
+  // Ends the consumption now, whatever the counts.
+  void Stop();
   // Sets the idle clock's origin (the consumption starts now).
   void ResetIdle();
 

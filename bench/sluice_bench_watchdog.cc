@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <vector>
 
@@ -18,6 +19,9 @@ Watchdog& Watchdog::Get() {
 
 void Watchdog::Start(double timeout_seconds) {
   const int64_t deadline_ns = NowNs() + SecondsToNs(timeout_seconds);
+  soft_deadline_ns_ =
+      deadline_ns -
+      std::min<int64_t>(5000000000, SecondsToNs(timeout_seconds) / 10);
   thread_ = std::thread([this, deadline_ns] { Run(deadline_ns); });
 }
 

@@ -24,6 +24,9 @@ class Watchdog {
   void Start(double timeout_seconds);
   // Stops the timer (the run ended by itself).
   void Stop();
+  // A little before the hard deadline: scenarios stop waiting here, so they
+  // can still report what they measured.
+  int64_t SoftDeadlineNs() const { return soft_deadline_ns_; }
 
   // Registers an action for the timeout; returns its id. Actions run in
   // reverse order of registration (last registered first).
@@ -39,6 +42,7 @@ class Watchdog {
   std::map<int, std::pair<std::string, std::function<void()>>> actions_
       ABSL_GUARDED_BY(mu_);
   std::thread thread_;
+  int64_t soft_deadline_ns_ = 0;  // set by Start, before any reader runs
 };
 
 }  // namespace sluice::bench
