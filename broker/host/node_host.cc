@@ -263,6 +263,10 @@ void NodeHost::Deliver(raft::NodeId from, std::vector<Message> messages) {
     for (const Message& m : messages) {
       Replica* g = FindActive(raft::GroupId(m.group()));
       if (g == nullptr) continue;  // not (or no longer, or not yet) here
+      if (m.type() == sluice::internal::raft::MESSAGE_TYPE_TIMEOUT_NOW &&
+          draining_.load()) {
+        continue;
+      }
       if (absl::Status s = g->raw().Step(m); !s.ok()) {
         SLUICE_LOG(DEBUG) << "group " << m.group() << ": message from node "
                           << from.value() << " refused: " << s;

@@ -133,6 +133,10 @@ class NodeHost final : public TransportHandler {
                          ProposeCallback done);
   void TransferLeadership(raft::GroupId group, raft::NodeId to,
                           StatusCallback done);
+  // A draining node (shutting down) refuses to take leaderships: it drops
+  // TimeoutNow, so a transfer towards it (e.g. a peer's rebalancing) fails
+  // instead of handing it groups it is about to abandon.
+  void SetDraining(bool draining) { draining_.store(draining); }
   // Starts an election in `group` now (tests, and bootstrap speed-up).
   void Campaign(raft::GroupId group);
   // One tick for every group (manual time).
@@ -216,6 +220,7 @@ class NodeHost final : public TransportHandler {
   std::atomic<std::thread::id> loop_thread_id_{};
 
   std::atomic<size_t> queued_proposals_{0};
+  std::atomic<bool> draining_{false};
   absl::AnyInvocable<void(const GroupStatus&)> on_leader_change_;
 
   mutable absl::Mutex mu_;

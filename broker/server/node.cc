@@ -235,6 +235,7 @@ Node::~Node() {
 
 int Node::Drain(absl::Duration timeout) {
   const raft::NodeId self(config_.node_id);
+  host_->SetDraining(true);
   const absl::Time deadline = absl::Now() + timeout;
   int remaining = 0;
   while (true) {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "broker/host/host_errors.h"
@@ -185,6 +186,12 @@ void RequestRouter::Forward(ForwardRequest request, raft::NodeId to,
                                FromGrpcStatus(status, call->context);
                            if (s.ok()) {
                              return done({std::move(call->response), to});
+                           }
+                           // No connection: the request never left.
+                           if (absl::IsUnavailable(s) &&
+                               absl::StartsWith(s.message(),
+                                                "failed to connect")) {
+                             s = NotProposed(std::move(s));
                            }
                            done({std::move(s), to});
                          });
