@@ -181,10 +181,10 @@ absl::StatusOr<PartitionLeaders::Lead*> PartitionLeaders::Find(
     std::optional<GroupStatus> status =
         host == nullptr ? std::nullopt : host->StatusOf(group);
     if (!status.has_value()) {
-      return WithReason(
+      return NotProposed(WithReason(
           absl::UnavailableError(absl::StrCat("group ", group.value(),
                                               " is not hosted on this node")),
-          v1::ERROR_REASON_NOT_LEADER);
+          v1::ERROR_REASON_NOT_LEADER));
     }
     return WithReason(NotLeaderError(group, status->leader),
                       status->leader == raft::kNoNode

@@ -151,8 +151,18 @@ std::shared_ptr<sluice::internal::RaftTransport::Stub> RequestRouter::StubFor(
   if (stub == nullptr) {
     const std::string address = options_.view->Address(node);
     if (address.empty()) return nullptr;
-    stub = sluice::internal::RaftTransport::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    // Forwarding must find a restarted leader at once: reconnect attempts
+    // back off to at most 250 ms (gRPC's default grows to 2 minutes).
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+    args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 << 20);
+    args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 << 20);
+    stub = sluice::internal::RaftTransport::NewStub(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), args));
   }
   return stub;
 }
@@ -180,21 +190,20 @@ void RequestRouter::Forward(ForwardRequest request, raft::NodeId to,
   call->request.mutable_target()->set_hop_count(1);
   call->context.set_deadline(
       absl::ToChronoTime(std::min(deadline, absl::Now() + kMaxForwardTime)));
-  stub->async()->Forward(&call->context, &call->request, &call->response,
-                         [call, to, done](grpc::Status status) {
-                           absl::Status s =
-                               FromGrpcStatus(status, call->context);
-                           if (s.ok()) {
-                             return done({std::move(call->response), to});
-                           }
-                           // No connection: the request never left.
-                           if (absl::IsUnavailable(s) &&
-                               absl::StartsWith(s.message(),
-                                                "failed to connect")) {
-                             s = NotProposed(std::move(s));
-                           }
-                           done({std::move(s), to});
-                         });
+  stub->async()->Forward(
+      &call->context, &call->request, &call->response,
+      [call, to, done](grpc::Status status) {
+        absl::Status s = FromGrpcStatus(status, call->context);
+        if (s.ok()) {
+          return done({std::move(call->response), to});
+        }
+        // No connection: the request never left.
+        if (absl::IsUnavailable(s) &&
+            absl::StartsWith(s.message(), "failed to connect")) {
+          s = NotProposed(std::move(s));
+        }
+        done({std::move(s), to});
+      });
 }
 
 }  // namespace sluice::broker

@@ -34,6 +34,8 @@ class RaftDb {
     // LevelDB memtable size: larger means fewer, larger level-0 files under
     // a steady stream of appends.
     size_t write_buffer_size = 32 << 20;
+    // Snappy block compression (LevelDB's default); off by default here.
+    bool compress = false;
     StorageWriter::Options writer;
   };
 

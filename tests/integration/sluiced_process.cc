@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,8 @@ pid_t Spawn(const std::string& binary, const std::vector<std::string>& args,
             const std::string& log_path) {
   pid_t pid = ::fork();
   if (pid != 0) return pid;
+  // A test that crashes must not leave its nodes running.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   ::dup2(fd, 1);
   ::dup2(fd, 2);
