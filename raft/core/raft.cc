@@ -128,6 +128,7 @@ void Raft::Reset(Term term) {
   lead_ = kNoNode;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
+  quiesced_ = false;
   ResetRandomizedElectionTimeout();
   AbortLeaderTransfer();
   tracker_.ResetVotes();
@@ -199,6 +200,7 @@ bool Raft::Promotable() const {
 }
 
 void Raft::Campaign() {
+  Unquiesce();
   Hup(pre_vote_ ? CampaignKind::kPreElection : CampaignKind::kElection);
 }
 
@@ -276,6 +278,13 @@ absl::Status Raft::Step(const Message& m) {
   const Term mterm(m.term());
   const NodeId from(m.from());
   const MessageType type = m.type();
+  // Answers to heartbeats sent just before quiescing are still on the way;
+  // they wake a leader only if they show work (HandleHeartbeatResponse).
+  if (quiesced_ && !(type == MESSAGE_TYPE_HEARTBEAT && m.quiesce()) &&
+      !(type == MESSAGE_TYPE_HEARTBEAT_RESPONSE && m.context().empty() &&
+        mterm == term_)) {
+    Unquiesce();
+  }
   const bool vote_request =
       type == MESSAGE_TYPE_VOTE || type == MESSAGE_TYPE_PRE_VOTE;
   if (mterm > term_) {
@@ -358,6 +367,7 @@ void Raft::HandleVoteRequest(const Message& m) {
 }
 
 void Raft::Tick() {
+  if (quiesced_) return;
   if (role_ != Role::kLeader) {
     ++election_elapsed_;
     if (Promotable() && election_elapsed_ >= randomized_election_timeout_) {
@@ -392,6 +402,7 @@ void Raft::Tick() {
 }
 
 absl::Status Raft::Propose(std::string data) {
+  Unquiesce();
   if (role_ != Role::kLeader) {
     return absl::FailedPreconditionError(absl::StrCat(
         "not leader of group ", group_.value(), "; leader is ", lead_.value()));
@@ -415,6 +426,7 @@ absl::Status Raft::Propose(std::string data) {
 }
 
 absl::Status Raft::ProposeConfChange(const ConfChange& cc) {
+  Unquiesce();
   if (role_ != Role::kLeader) {
     return absl::FailedPreconditionError(absl::StrCat(
         "not leader of group ", group_.value(), "; leader is ", lead_.value()));
@@ -448,6 +460,7 @@ absl::Status Raft::ProposeConfChange(const ConfChange& cc) {
 }
 
 absl::Status Raft::TransferLeadership(NodeId to) {
+  Unquiesce();
   if (role_ != Role::kLeader) {
     if (lead_ == kNoNode) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -479,6 +492,7 @@ absl::Status Raft::TransferLeadership(NodeId to) {
 }
 
 absl::Status Raft::ReadIndex(std::string ctx) {
+  Unquiesce();
   if (role_ == Role::kLeader) {
     HandleReadIndex(ctx, id_);
     return absl::OkStatus();
@@ -504,9 +518,57 @@ absl::StatusOr<Raft::ConfState> Raft::ApplyConfChange(const ConfChange& cc) {
 
 void Raft::LeaderUnreachable(NodeId peer) {
   if (role_ != Role::kFollower || peer == kNoNode || lead_ != peer) return;
+  Unquiesce();
   const int jitter = static_cast<int>(random_->Uniform(3));
   election_elapsed_ =
       std::max(election_timeout_, randomized_election_timeout_ - 1 - jitter);
+}
+
+bool Raft::MaybeQuiesce() {
+  if (quiesced_) return true;
+  if (role_ != Role::kLeader || lead_transferee_ != kNoNode ||
+      read_only_.size() > 0 || !reads_waiting_for_commit_.empty() ||
+      pending_broadcast_) {
+    return false;
+  }
+  const Index last = log_.LastIndex();
+  if (log_.committed() != last || log_.applied() != last ||
+      !CommittedEntryInCurrentTerm()) {
+    return false;
+  }
+  // Every member caught up and heard from since the last quorum check: a
+  // member that is down or behind keeps the group awake, so it is caught up
+  // (or found missing) without waiting for a wake-up.
+  for (const auto& [id, pr] : tracker_.progress()) {
+    if (id != id_ && (pr.match() != last || !pr.recent_active())) return false;
+  }
+  for (auto& [id, pr] : tracker_.progress()) {
+    if (id == id_) continue;
+    Message m;
+    m.set_type(MESSAGE_TYPE_HEARTBEAT);
+    m.set_to(id.value());
+    m.set_commit(last.value());
+    m.set_quiesce(true);
+    pr.set_sent_commit(last);
+    Send(std::move(m));
+  }
+  quiesced_ = true;
+  return true;
+}
+
+void Raft::Unquiesce() {
+  if (!quiesced_) return;
+  quiesced_ = false;
+  // A fresh check-quorum window: nobody answered while we were quiet, so
+  // the followers must show they are alive again before the next check
+  // (and before the group may quiesce again).
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  if (role_ == Role::kLeader) {
+    for (auto& [id, pr] : tracker_.progress()) {
+      if (id != id_) pr.set_recent_active(false);
+    }
+  }
 }
 
 void Raft::ReportUnreachable(NodeId id) {
@@ -639,6 +701,7 @@ void Raft::HandleHeartbeatResponse(const Message& m) {
     pr->mutable_inflights().FreeFirstOne();
   }
   if (pr->match() < log_.LastIndex() || pr->state() == ProgressState::kProbe) {
+    Unquiesce();
     SendAppend(from, true);
   }
   if (m.context().empty()) return;
@@ -937,6 +1000,14 @@ void Raft::HandleAppend(const Message& m) {
 
 void Raft::HandleHeartbeat(const Message& m) {
   log_.CommitTo(Index(m.commit()));
+  if (m.quiesce() && role_ == Role::kFollower && lead_ == NodeId(m.from()) &&
+      log_.LastIndex() == Index(m.commit()) &&
+      log_.committed() == log_.LastIndex()) {
+    // No answer: it would wake the leader. A follower that is missing
+    // entries answers and so wakes the leader, which then catches it up.
+    quiesced_ = true;
+    return;
+  }
   Message resp;
   resp.set_type(MESSAGE_TYPE_HEARTBEAT_RESPONSE);
   resp.set_to(m.from());

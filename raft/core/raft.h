@@ -58,6 +58,17 @@ class Raft {
   void LeaderUnreachable(NodeId peer);
   void ReportSnapshot(NodeId id, bool success);
 
+  // Quiescence (raft/README.md): an idle group stops ticking and
+  // heartbeating. A leader whose whole group is caught up (every member's
+  // match is the last index, all committed and applied, nothing pending)
+  // sends a final heartbeat marked `quiesce` and stops; a follower that holds
+  // the whole log stops too. Any other message or request wakes a member.
+  // The host must wake a quiesced follower whose leader's node goes silent
+  // (LeaderUnreachable does). Returns whether the group is now quiesced.
+  bool MaybeQuiesce();
+  void Unquiesce();
+  bool quiesced() const { return quiesced_; }
+
   // Reports from the host, driven by RawNode::Advance.
   void OnAppendDurable(Index index, Term term);
   void OnSnapshotDurable(Index index);
@@ -167,6 +178,7 @@ class Raft {
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
+  bool quiesced_ = false;
   int randomized_election_timeout_ = 0;
 
   NodeId lead_transferee_;

@@ -82,6 +82,12 @@ class RawNode {
   // The transport could not deliver to `id`: stop pipelining to it.
   void ReportUnreachable(NodeId id) { raft_->ReportUnreachable(id); }
   void LeaderUnreachable(NodeId peer) { raft_->LeaderUnreachable(peer); }
+  // Quiescence of an idle group (see Raft::MaybeQuiesce, raft/README.md):
+  // the host asks a leader to quiesce when it ticks it, and wakes members
+  // whose peers' nodes went silent.
+  bool MaybeQuiesce() { return raft_->MaybeQuiesce(); }
+  void Unquiesce() { raft_->Unquiesce(); }
+  bool quiesced() const { return raft_->quiesced(); }
   // The transport finished (or gave up) streaming the snapshot to `id`.
   void ReportSnapshot(NodeId id, bool success) {
     raft_->ReportSnapshot(id, success);
