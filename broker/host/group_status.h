@@ -39,6 +39,8 @@ struct GroupStatus {
   sluice::internal::raft::ConfState conf_state;
   // Leader only: every member's progress (its own included), by node id.
   std::vector<ReplicaProgress> progress;
+  // Idle: neither ticking nor heartbeating (raft/README.md, "Quiescence").
+  bool quiesced = false;
 };
 
 }  // namespace sluice::broker

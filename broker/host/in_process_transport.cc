@@ -92,6 +92,12 @@ void InProcessNetwork::Isolate(raft::NodeId node) {
 void InProcessNetwork::Rejoin(raft::NodeId node) {
   MutexLock lock(&mu_);
   isolated_.erase(node);
+  blackholed_.erase(node);
+}
+
+void InProcessNetwork::Blackhole(raft::NodeId node) {
+  MutexLock lock(&mu_);
+  blackholed_.insert(node);
 }
 
 void InProcessNetwork::SetDropRate(double p) {
@@ -116,6 +122,10 @@ void InProcessNetwork::Route(raft::NodeId from, raft::NodeId to,
   bool linked = false;
   {
     MutexLock lock(&mu_);
+    if (blackholed_.contains(from) || blackholed_.contains(to)) {
+      stats_.dropped += messages.size();
+      return;
+    }
     auto t = endpoints_.find(to);
     if (t != endpoints_.end()) target = t->second.get();
     source = endpoints_.at(from).get();
@@ -135,6 +145,7 @@ void InProcessNetwork::Route(raft::NodeId from, raft::NodeId to,
   {
     MutexLock lock(&mu_);
     (delivered ? stats_.delivered : stats_.dropped) += n;
+    if (delivered) ++stats_.batches;
   }
   if (!delivered) {
     source->Call([&](TransportHandler* h) { h->ReportUnreachable(to); });

@@ -35,6 +35,7 @@ class InProcessNetwork {
   struct Stats {
     uint64_t delivered = 0;  // messages handed to a receiver
     uint64_t dropped = 0;    // messages lost to cuts, drops or a down node
+    uint64_t batches = 0;    // Send calls delivered, keepalives included
     uint64_t snapshots_delivered = 0;
     uint64_t snapshots_failed = 0;
   };
@@ -50,9 +51,13 @@ class InProcessNetwork {
 
   void Cut(raft::NodeId a, raft::NodeId b);
   void Heal(raft::NodeId a, raft::NodeId b);
-  // Cuts every link of `node` / heals them (links cut with Cut stay cut).
+  // Cuts every link of `node` / heals them, and a Blackhole (links cut with
+  // Cut stay cut).
   void Isolate(raft::NodeId node);
   void Rejoin(raft::NodeId node);
+  // Like Isolate, but as a firewall that drops packets: senders are not told
+  // (no ReportUnreachable), so only silence shows the node is gone.
+  void Blackhole(raft::NodeId node);
   // Probability in [0, 1] that any one message is lost.
   void SetDropRate(double p);
   Stats stats() const;
@@ -78,6 +83,7 @@ class InProcessNetwork {
       ABSL_GUARDED_BY(mu_);
   std::set<std::pair<raft::NodeId, raft::NodeId>> cuts_ ABSL_GUARDED_BY(mu_);
   std::set<raft::NodeId> isolated_ ABSL_GUARDED_BY(mu_);
+  std::set<raft::NodeId> blackholed_ ABSL_GUARDED_BY(mu_);
   double drop_rate_ ABSL_GUARDED_BY(mu_) = 0;
   Random random_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);

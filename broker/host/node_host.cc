@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<NodeHost>> NodeHost::Open(Options options) {
 NodeHost::NodeHost(Options options, std::shared_ptr<raft::RaftDb> db)
     : options_(std::move(options)),
       db_(std::move(db)),
+      liveness_(options_.election_tick),
       on_leader_change_(std::move(options_.on_leader_change)) {}
 
 NodeHost::~NodeHost() {
@@ -260,6 +261,10 @@ std::optional<GroupStatus> NodeHost::StatusOf(raft::GroupId group) {
 
 void NodeHost::Deliver(raft::NodeId from, std::vector<Message> messages) {
   Post([this, from, messages = std::move(messages)] {
+    if (liveness_.Heard(from)) {
+      SLUICE_LOG(INFO) << "node " << from.value() << " is heard from again";
+      WakeGroupsOf(from, /*lost=*/false);
+    }
     for (const Message& m : messages) {
       Replica* g = FindActive(raft::GroupId(m.group()));
       if (g == nullptr) continue;  // not (or no longer, or not yet) here
@@ -359,8 +364,16 @@ void NodeHost::Run() {
 
 void NodeHost::TickGroups() {
   std::vector<Resolved> failed;
+  absl::flat_hash_set<raft::NodeId> members;
   for (auto& [id, g] : replicas_) {
     if (!g->started() || g->removing) continue;
+    for (const auto& [node, pr] : g->core().raft().tracker().progress()) {
+      if (node != options_.node_id) members.insert(node);
+    }
+    if (g->settled()) continue;  // quiesced, nothing pending
+    if (options_.quiesce_idle_groups && g->pending_proposals() == 0) {
+      (void)g->raw().MaybeQuiesce();  // then the tick below does nothing
+    }
     g->raw().Tick();
     // An idle group has no Ready to re-check its stale proposals on.
     if (g->pending_proposals() > 0) {
@@ -369,6 +382,32 @@ void NodeHost::TickGroups() {
     }
   }
   RunAnswers(failed);
+  TickPeers(members);
+}
+
+void NodeHost::TickPeers(const absl::flat_hash_set<raft::NodeId>& members) {
+  PeerLiveness::TickResult result = liveness_.Tick(members);
+  for (raft::NodeId peer : result.went_down) {
+    SLUICE_LOG(WARNING) << "node " << peer.value() << " silent for "
+                        << options_.election_tick
+                        << " ticks: waking the groups it is a member of";
+    WakeGroupsOf(peer, /*lost=*/true);
+  }
+  for (raft::NodeId peer : result.need_keepalive) {
+    options_.transport->Send(peer, {});
+  }
+}
+
+void NodeHost::WakeGroupsOf(raft::NodeId peer, bool lost) {
+  for (auto& [id, g] : replicas_) {
+    if (!g->started() || g->removing) continue;
+    if (!g->core().raft().tracker().progress().contains(peer)) continue;
+    if (lost && !g->is_leader()) {
+      g->raw().LeaderUnreachable(peer);  // wakes it if `peer` leads the group
+    } else {
+      g->raw().Unquiesce();
+    }
+  }
 }
 
 void NodeHost::DoPropose(raft::GroupId group, std::string data,

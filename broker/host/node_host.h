@@ -31,12 +31,14 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
 #include "broker/host/group_status.h"
+#include "broker/host/peer_liveness.h"
 #include "broker/host/proposal_tracker.h"
 #include "broker/host/replica.h"
 #include "broker/host/replica_state_machine.h"
@@ -74,6 +76,11 @@ class NodeHost final : public TransportHandler {
     const Clock* clock = MonotonicClock::Get();  // for tick scheduling
     int election_tick = 10;
     int heartbeat_tick = 1;
+    // Idle groups stop ticking and heartbeating (raft/README.md,
+    // "Quiescence"); peers are then watched per node instead: one keepalive
+    // per peer per tick, and a peer silent for election_tick ticks wakes the
+    // groups it is a member of.
+    bool quiesce_idle_groups = true;
     uint64_t seed = 1;  // election jitter; mixed with node and group ids
     bool pre_vote = true;
     bool check_quorum = true;
@@ -182,6 +189,12 @@ class NodeHost final : public TransportHandler {
   void Run();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TickGroups();
+  // Ends a tick of node liveness: keepalives, and wakes the groups of peers
+  // that went silent.
+  void TickPeers(const absl::flat_hash_set<raft::NodeId>& members);
+  // Wakes every group `peer` is a member of; `lost`: its node went silent,
+  // so followers it leads campaign soon.
+  void WakeGroupsOf(raft::NodeId peer, bool lost);
   void DoPropose(raft::GroupId group, std::string data,
                  std::optional<ConfChange> cc, ProposeCallback done);
   void DoCreateGroup(GroupSpec spec, StatusCallback done);
@@ -214,6 +227,7 @@ class NodeHost final : public TransportHandler {
   // Loop-thread state.
   absl::btree_map<raft::GroupId, std::unique_ptr<Replica>> replicas_;
   absl::flat_hash_map<raft::GroupId, StatusCallback> removals_;
+  PeerLiveness liveness_;
   int outstanding_writes_ = 0;
   bool stopping_ = false;
   bool more_work_ = false;

@@ -56,10 +56,16 @@ void NodeHost::ProcessReadies() {
       }
       continue;
     }
-    if (!g.ready_outstanding && g.raw().HasReady()) {
+    if (g.settled()) continue;
+    if (!g.ready_outstanding && g.core().HasReady()) {
       progressed |= TakeReady(g, out);
     }
     AddToRequest(g, request, parts);
+    if (g.core().quiesced() && !g.ready_outstanding && !g.parked &&
+        g.inflight_writes == 0 && BatchEmpty(g.sm_batch) && g.waiting.empty() &&
+        g.pending_proposals() == 0 && !g.core().HasReady()) {
+      g.Settle();
+    }
   }
   for (raft::GroupId id : destroyed) replicas_.erase(id);
   // ① messages go out now, in parallel with the write below.
@@ -273,7 +279,9 @@ void NodeHost::SendSnapshot(Replica& g, Message message) {
 void NodeHost::Flush(Outbox& out) {
   if (!stopping_) {
     for (auto& [to, messages] : out) {
-      if (!messages.empty()) options_.transport->Send(to, std::move(messages));
+      if (messages.empty()) continue;
+      liveness_.Sent(to);
+      options_.transport->Send(to, std::move(messages));
     }
   }
   out.clear();

@@ -129,6 +129,7 @@ GroupStatus Replica::Status() const {
     s.term = r.term();
     s.commit = r.log().committed();
     s.last_index = r.log().LastIndex();
+    s.quiesced = r.quiesced();
     if (r.role() == raft::Role::kLeader) {
       for (const auto& [node, pr] : r.tracker().progress()) {
         s.progress.push_back({node, pr.match(), static_cast<int>(pr.state()),

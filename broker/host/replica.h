@@ -44,8 +44,14 @@ class Replica {
 
   raft::GroupId group() const { return group_; }
   const std::string& kind() const { return kind_; }
-  raft::RawNode& raw() { return *raw_; }
+  // Mutable access to the core may create work, so it unsettles the group.
+  raft::RawNode& raw() {
+    settled_ = false;
+    return *raw_;
+  }
   const raft::RawNode& raw() const { return *raw_; }
+  // Read-only access for callers holding a non-const Replica.
+  const raft::RawNode& core() const { return *raw_; }
   ReplicaStateMachine& sm() { return *sm_; }
   ProposalTracker& proposals() { return proposals_; }
   raft::Index applied() const { return applied_; }
@@ -72,6 +78,14 @@ class Replica {
   GroupStatus Status() const;
   size_t pending_proposals() const { return proposals_.size(); }
 
+  // The idle fast path. A settled group is quiesced and the host holds
+  // nothing of it (no Ready, write, answer or proposal in hand): the loop
+  // neither ticks it nor looks for its Ready, so a thousand idle groups cost
+  // next to nothing. Settle() is called by the write path when that holds;
+  // any mutable raw() access ends it.
+  bool settled() const { return settled_; }
+  void Settle() { settled_ = true; }
+
   // NodeHost's write bookkeeping, read and written by node_host.cc only.
   leveldb::WriteBatch sm_batch;       // apply writes not yet submitted
   std::vector<Resolved> waiting;      // answers whose writes are in sm_batch
@@ -97,6 +111,7 @@ class Replica {
   raft::Term applied_term_;
   // When the proposals in flight first belonged to a lost leadership.
   std::optional<absl::Time> stale_since_;
+  bool settled_ = false;
 };
 
 }  // namespace sluice::broker

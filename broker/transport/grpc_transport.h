@@ -4,9 +4,8 @@
 // the node registers on its gRPC server. See broker/host/transport.h for
 // the contract and proto/sluice/internal/transport.proto for the wire.
 //
-// Not here yet: coalesced heartbeats (every heartbeat travels as its own
-// Raft message, batched with the rest) and resumable snapshots (a broken
-// snapshot call starts over).
+// Plain heartbeats and their responses travel coalesced per node pair
+// (heartbeat_coalescer.h); an empty Send is a keepalive batch.
 #ifndef SLUICE_BROKER_TRANSPORT_GRPC_TRANSPORT_H_
 #define SLUICE_BROKER_TRANSPORT_GRPC_TRANSPORT_H_
 

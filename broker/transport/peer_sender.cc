@@ -57,7 +57,9 @@ void PeerSender::Send(std::vector<sluice::internal::raft::Message> messages) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
+    if (messages.empty()) keepalive_ = true;
     for (auto& message : messages) {
+      if (heartbeats_.Add(message)) continue;
       sluice::internal::RaftEnvelope envelope;
       envelope.set_group_id(message.group());
       message.SerializeToString(envelope.mutable_message());
@@ -103,7 +105,7 @@ void PeerSender::RunMessages() {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
+        return stopping_ || HasWork();
       };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
@@ -116,6 +118,8 @@ void PeerSender::RunMessages() {
       // reconnect; Raft resends what still matters.
       queue_.clear();
       queued_bytes_ = 0;
+      heartbeats_.Clear();
+      keepalive_ = false;
     }
     handler_->ReportUnreachable(options_.peer);
     Backoff(delay);
@@ -136,10 +140,12 @@ void PeerSender::StreamUntilBroken(RaftTransport::Stub& stub) {
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
+        return stopping_ || HasWork();
       };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) break;
+      heartbeats_.MoveInto(request);
+      keepalive_ = false;
       size_t bytes = 0;
       while (!queue_.empty() && (request.messages_size() == 0 ||
                                  bytes + queue_.front().message().size() <=

@@ -1,9 +1,9 @@
 // PeerSender: the outgoing half of the gRPC transport for one peer. A queue
 // of Raft messages drained by one thread into a long-lived RaftStream call,
-// batched up to a byte limit per request; snapshots go on their own
-// InstallSnapshot calls from a second thread. A broken stream drops what was
-// in flight (Raft retransmits), reports the peer unreachable and reconnects
-// with backoff.
+// batched up to a byte limit per request, plain heartbeats coalesced; snapshots
+// go on their own InstallSnapshot calls from a second thread. A broken stream
+// drops what was in flight (Raft retransmits), reports the peer unreachable and
+// reconnects with backoff.
 #ifndef SLUICE_BROKER_TRANSPORT_PEER_SENDER_H_
 #define SLUICE_BROKER_TRANSPORT_PEER_SENDER_H_
 
@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/host/transport.h"
+#include "broker/transport/heartbeat_coalescer.h"
 #include "grpcpp/grpcpp.h"
 #include "sluice/internal/transport.grpc.pb.h"
 
@@ -44,6 +45,7 @@ class PeerSender {
   PeerSender(const PeerSender&) = delete;
   PeerSender& operator=(const PeerSender&) = delete;
 
+  // Queues messages; an empty vector asks for a keepalive batch.
   void Send(std::vector<sluice::internal::raft::Message> messages);
   void SendSnapshot(OutgoingSnapshot snapshot);
 
@@ -55,6 +57,9 @@ class PeerSender {
   bool InstallSnapshot(sluice::internal::RaftTransport::Stub& stub,
                        OutgoingSnapshot& snapshot);
   sluice::internal::PeerHeader Header() const;
+  bool HasWork() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return !queue_.empty() || !heartbeats_.empty() || keepalive_;
+  }
   void Backoff(absl::Duration& delay);
 
   const PeerSenderOptions options_;
@@ -64,6 +69,10 @@ class PeerSender {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<sluice::internal::RaftEnvelope> queue_ ABSL_GUARDED_BY(mu_);
+  HeartbeatCoalescer heartbeats_ ABSL_GUARDED_BY(mu_);
+  // An empty Send: the host's per-tick keepalive (broker/host/
+  // peer_liveness.h); goes out as a batch even if nothing else is queued.
+  bool keepalive_ ABSL_GUARDED_BY(mu_) = false;
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<OutgoingSnapshot> snapshots_ ABSL_GUARDED_BY(mu_);
   // The calls in progress, so that the destructor can cancel them.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/crc32c.h"
 #include "base/logging.h"
+#include "broker/transport/heartbeat_coalescer.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace sluice::broker {
@@ -107,7 +108,13 @@ grpc::Status RaftTransportService::RaftStream(
       }
       messages.push_back(std::move(message));
     }
-    if (!messages.empty()) Deliver(from, std::move(messages));
+    if (absl::Status s = ExpandHeartbeats(request, from, self_, messages);
+        !s.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          std::string(s.message()));
+    }
+    // An empty batch is a keepalive: it still shows the peer is alive.
+    Deliver(from, std::move(messages));
   } while (stream->Read(&request));
   return grpc::Status::OK;
 }

@@ -335,3 +335,79 @@ TEST(NodeHostTest, ProposalInFlightAcrossALeadershipTransferSucceeds) {
 
 }  // namespace
 }  // namespace sluice::broker::testing
+
+namespace sluice::broker::testing {
+namespace {
+
+bool AllQuiesced(HostCluster& c, const std::vector<int>& nodes) {
+  for (int id : nodes) {
+    std::optional<GroupStatus> s = c.host(id)->StatusOf(kGroup);
+    if (!s.has_value() || !s->quiesced) return false;
+  }
+  return true;
+}
+
+// An idle group goes silent: after quiescence the nodes exchange only
+// keepalives (empty batches), however long they run, and a send wakes it.
+TEST(NodeHostQuiescenceTest, IdleGroupExchangesOnlyKeepalivesUntilASend) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  EXPECT_THAT(SendMany(c, *leader, 3, "a-"), SizeIs(3));
+  ASSERT_TRUE(PollUntil([&] { return AllQuiesced(c, {1, 2, 3}); }));
+
+  const InProcessNetwork::Stats before = c.network().stats();
+  // Six keepalives per tick (each node to its two peers): wait for more than
+  // three election timeouts' worth of ticks.
+  ASSERT_TRUE(PollUntil(
+      [&] { return c.network().stats().batches >= before.batches + 6 * 35; }));
+  EXPECT_EQ(c.network().stats().delivered, before.delivered)
+      << "a quiesced group sent Raft messages";
+  EXPECT_TRUE(AllQuiesced(c, {1, 2, 3}));
+  EXPECT_EQ(c.WaitForLeader(kGroup), leader);
+
+  EXPECT_THAT(SendMany(c, *leader, 1, "b-"), SizeIs(1));
+  EXPECT_GT(c.network().stats().delivered, before.delivered);
+  ExpectSameDigests(c);
+}
+
+// The leader's node stops answering without any connection error (a
+// firewall dropping packets): its quiesced followers hear no keepalive,
+// declare the node down after an election timeout, and elect a new leader
+// that serves sends.
+TEST(NodeHostQuiescenceTest, SilentLeaderNodeWakesItsQuiescedFollowers) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  std::vector<MessageSeq> seqs = SendMany(c, *leader, 3, "a-");
+  ASSERT_TRUE(PollUntil([&] { return AllQuiesced(c, {1, 2, 3}); }));
+
+  c.network().Blackhole(raft::NodeId(*leader));
+  std::vector<int> others;
+  for (int id : {1, 2, 3}) {
+    if (id != *leader) others.push_back(id);
+  }
+  int new_leader = 0;
+  ASSERT_TRUE(PollUntil([&] {
+    for (int id : others) {
+      std::optional<GroupStatus> s = c.host(id)->StatusOf(kGroup);
+      if (s && s->role == raft::Role::kLeader) new_leader = id;
+    }
+    return new_leader != 0;
+  }));
+  std::vector<MessageSeq> more = SendMany(c, new_leader, 2, "b-");
+  EXPECT_THAT(more, SizeIs(2));
+  // The old leader, cut off, has woken too and stepped down (check-quorum).
+  ASSERT_TRUE(PollUntil([&] {
+    std::optional<GroupStatus> s = c.host(*leader)->StatusOf(kGroup);
+    return s && s->role != raft::Role::kLeader;
+  }));
+  c.network().Rejoin(raft::NodeId(*leader));
+  seqs.insert(seqs.end(), more.begin(), more.end());
+  ExpectReadable(c, *leader, seqs);
+}
+
+}  // namespace
+}  // namespace sluice::broker::testing

@@ -23,6 +23,7 @@ class Recorder : public TransportHandler {
  public:
   void Deliver(raft::NodeId from, std::vector<Message> messages) override {
     absl::MutexLock lock(&mu_);
+    if (messages.empty()) ++keepalives_;
     for (auto& m : messages) {
       EXPECT_EQ(m.from(), from.value());
       received_.push_back(std::move(m));
@@ -51,6 +52,7 @@ class Recorder : public TransportHandler {
   };
   absl::Mutex mu_;
   std::vector<Message> received_ ABSL_GUARDED_BY(mu_);
+  int keepalives_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<uint64_t> unreachable_ ABSL_GUARDED_BY(mu_);
   std::vector<SnapshotReport> snapshot_reports_ ABSL_GUARDED_BY(mu_);
 };
@@ -104,6 +106,48 @@ std::vector<Message> Appends(uint64_t from, uint64_t to, uint64_t first,
     messages.push_back(std::move(m));
   }
   return messages;
+}
+
+// Plain heartbeats travel coalesced and come out as the same Raft messages,
+// in order after the other messages of their batch; an empty Send arrives
+// as an empty delivery (a keepalive).
+TEST(GrpcTransportTest, CoalescedHeartbeatsAndKeepalivesArrive) {
+  TestNode a(1, "c"), b(2, "c");
+  a.transport->SetPeerAddress(raft::NodeId(2), b.address());
+  std::vector<Message> batch = Appends(1, 2, 1, 1);
+  for (uint64_t g = 10; g < 13; ++g) {
+    Message hb;
+    hb.set_type(sluice::internal::raft::MESSAGE_TYPE_HEARTBEAT);
+    hb.set_group(g);
+    hb.set_from(1);
+    hb.set_to(2);
+    hb.set_term(4);
+    hb.set_commit(g * 10);
+    hb.set_quiesce(g == 11);
+    batch.push_back(hb);
+  }
+  a.transport->Send(raft::NodeId(2), batch);
+  ASSERT_TRUE(b.recorder.WaitFor(
+      [](Recorder& r)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS { return r.received_.size() >= 4; }));
+  // (Queued together with messages, a keepalive just rides their batch.)
+  a.transport->Send(raft::NodeId(2), {});
+  ASSERT_TRUE(b.recorder.WaitFor(
+      [](Recorder& r)
+          ABSL_NO_THREAD_SAFETY_ANALYSIS { return r.keepalives_ >= 1; }));
+  absl::MutexLock lock(&b.recorder.mu_);
+  ASSERT_EQ(b.recorder.received_.size(), 4u);
+  EXPECT_EQ(b.recorder.received_[0].type(),
+            sluice::internal::raft::MESSAGE_TYPE_APPEND);
+  for (size_t i = 1; i < 4; ++i) {
+    const Message& m = b.recorder.received_[i];
+    EXPECT_EQ(m.type(), sluice::internal::raft::MESSAGE_TYPE_HEARTBEAT);
+    EXPECT_EQ(m.group(), 9 + i);
+    EXPECT_EQ(m.term(), 4u);
+    EXPECT_EQ(m.commit(), (9 + i) * 10);
+    EXPECT_EQ(m.to(), 2u);
+    EXPECT_EQ(m.quiesce(), i == 2);
+  }
 }
 
 TEST(GrpcTransportTest, MessagesArriveInOrderAcrossCallsAndBatches) {
