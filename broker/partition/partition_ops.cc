@@ -96,8 +96,10 @@ void PartitionOps::Send(const v1::SendRequest& request,
 
   // Results in request order; the entries that were proposed are filled in
   // when the batch is applied.
-  auto respond = [this, request, plan](const ApplyResult* applied,
-                                       absl::Time sent) {
+  // No `this`: an applied send is answered with its result even when the
+  // partition closed on this node meanwhile (e.g. a leadership transfer).
+  auto respond = [queue_id = options_.queue_id, partition = options_.partition,
+                  request, plan](const ApplyResult* applied, absl::Time sent) {
     v1::SendResponse response;
     for (int i = 0; i < request.entries_size(); ++i) {
       v1::SendResult* r = response.add_results();
@@ -119,9 +121,8 @@ void PartitionOps::Send(const v1::SendRequest& request,
       }
       *r->mutable_status() = ToEntryStatus(status);
       if (!status.ok()) continue;
-      r->set_message_id(
-          FormatMessageId(options_.queue_id, options_.partition, s.seq));
-      r->set_partition(options_.partition);
+      r->set_message_id(FormatMessageId(queue_id, partition, s.seq));
+      r->set_partition(partition);
       r->set_sequence_number(s.seq.value());
       r->set_duplicate(s.duplicate);
       // A duplicate's original send time would need a read; left unset.
@@ -134,13 +135,12 @@ void PartitionOps::Send(const v1::SendRequest& request,
   internal::Command command = NewCommand();
   const absl::Time sent = absl::FromUnixMicros(command.log_time_micros());
   *command.mutable_send() = plan->batch;
-  proposer_.Propose(std::move(command), [alive = Alive(), respond, sent,
-                                         done](absl::StatusOr<ApplyResult> r) {
-    if (alive.expired()) return done(Closed());
-    if (!r.ok()) return done(r.status());
-    if (!r->status.ok()) return done(r->status);
-    done(respond(&*r, sent));
-  });
+  proposer_.Propose(std::move(command),
+                    [respond, sent, done](absl::StatusOr<ApplyResult> r) {
+                      if (!r.ok()) return done(r.status());
+                      if (!r->status.ok()) return done(r->status);
+                      done(respond(&*r, sent));
+                    });
 }
 
 // ---------------------------------------------------------------------------

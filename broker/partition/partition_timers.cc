@@ -2,6 +2,7 @@
 // redrive steps, and copying the outbox to its destinations (dead-letter
 // moves and redrive), each with at most one proposal or copy in flight;
 // and AcceptMoves, the receiving end of such a copy.
+#include <algorithm>
 #include <utility>
 
 #include "base/logging.h"
@@ -18,6 +19,19 @@ void PartitionOps::Tick() {
 
 void PartitionOps::TickExpire(absl::Time now) {
   if (expire_in_flight_ || (!expire_more_ && now < next_expire_)) return;
+  if (!expire_more_) {
+    // Nothing due yet: no proposal, so an idle partition stays quiet (its
+    // Raft group quiesces). Checked again when due, or within a minute in
+    // case the wall clock jumps.
+    std::optional<absl::Time> due = queue_.NextRetentionDue();
+    const absl::Duration wait =
+        due.has_value() ? *due - WallNow() : absl::InfiniteDuration();
+    if (wait > absl::ZeroDuration()) {
+      next_expire_ =
+          now + std::clamp(wait, options_.expire_interval, absl::Minutes(1));
+      return;
+    }
+  }
   expire_in_flight_ = true;
   internal::Command command = NewCommand();
   command.mutable_expire_retention()->set_max_messages(options_.expire_batch);

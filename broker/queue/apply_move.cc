@@ -158,6 +158,16 @@ void QueueStateMachine::ApplyPurge(const internal::Purge& purge,
   result.removed = doomed.size();
 }
 
+std::optional<absl::Time> QueueStateMachine::NextRetentionDue() const {
+  std::optional<absl::Time> oldest = index_->OldestSent();
+  for (const auto& [id, producer] : producers_) {
+    const absl::Time seen = absl::FromUnixMicros(producer.last_seen_micros());
+    if (!oldest.has_value() || seen < *oldest) oldest = seen;
+  }
+  if (!oldest.has_value()) return std::nullopt;
+  return *oldest + Micros(attributes_.retention_micros());
+}
+
 void QueueStateMachine::ApplyExpireRetention(
     const internal::ExpireRetention& expire, StateWriteBatch& batch,
     ApplyResult& result) {

@@ -155,6 +155,12 @@ class QueueStateMachine {
   absl::StatusOr<internal::SendBatch> BuildMoveBatch(
       const std::string& destination, size_t max) const;
   std::string MoveProducerId() const;
+  // When (leader's wall time) an ExpireRetention would next find something
+  // to delete: the oldest message or idle producer reaching the retention
+  // period (at most a second early: send times are kept in seconds).
+  // nullopt when nothing is stored that could expire. Lets an idle leader
+  // skip proposing expiries that would do nothing.
+  std::optional<absl::Time> NextRetentionDue() const;
 
   // Queries.
   absl::StatusOr<StoredMessage> ReadMessage(

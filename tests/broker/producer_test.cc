@@ -94,6 +94,29 @@ TEST(IdempotentProducer, IdleProducersAreForgottenAfterRetention) {
   EXPECT_FALSE(q.Apply(Batch("p1", 1, {"a"})).sends[0].duplicate);
 }
 
+// The leader proposes ExpireRetention only when something is due (an idle
+// partition stays quiet): an idle producer is something.
+TEST(IdempotentProducer, NextRetentionDueCountsMessagesAndIdleProducers) {
+  internal::QueueAttributes a;
+  a.set_retention_micros(absl::ToInt64Microseconds(absl::Minutes(1)));
+  QueueHarness q(a);
+  EXPECT_FALSE(q.sm().NextRetentionDue().has_value());  // nothing stored
+  const absl::Time start = q.log_time();
+  q.Apply(Batch("p1", 1, {"a"}));
+  EXPECT_EQ(q.sm().NextRetentionDue(), start + absl::Minutes(1));
+  q.Advance(absl::Seconds(10));
+  std::vector<LeasedMessage> received = q.Receive(1);
+  ASSERT_EQ(received.size(), 1u);
+  ASSERT_TRUE(q.Delete(received[0]).ok());
+  // The message is gone; the producer stays until idle for the retention.
+  EXPECT_EQ(q.sm().NextRetentionDue(), start + absl::Minutes(1));
+  q.Advance(absl::Minutes(1));
+  internal::Command expire;
+  expire.mutable_expire_retention();
+  q.Apply(expire);
+  EXPECT_FALSE(q.sm().NextRetentionDue().has_value());
+}
+
 TEST(IdempotentProducer, RejectedEntryStaysRejectedOnRetry) {
   QueueHarness q;
   internal::Command c = Batch("p1", 1, {"ok", ""});

@@ -272,18 +272,35 @@ TEST(PartitionSendReceiveTest, FailedGrantReleasesPlan) {
   EXPECT_EQ(again->messages(0).body(), "m1");
 }
 
-TEST(PartitionSendReceiveTest, CallbackAfterDestructionAnswersUnavailable) {
+// The partition closes on this node (leadership moved) while a send is in
+// flight, and the entry is applied anyway (the new leader committed it): the
+// sender must learn that it succeeded, or its retry would enqueue a copy. A
+// receive whose object is gone answers UNAVAILABLE (its lease just expires).
+TEST(PartitionSendReceiveTest, AppliedSendIsAnsweredAfterThePartitionClosed) {
   PartitionFixture f;
+  f.SendBodies({"waiting"});
   f.proposer().set_async(true);
-  std::optional<absl::Status> answer;
+  std::optional<absl::StatusOr<v1::SendResponse>> sent;
   v1::SendRequest send;
   *send.add_entries() = TextEntry("a", "x");
   f.ops().Send(
-      send, [&](absl::StatusOr<v1::SendResponse> r) { answer = r.status(); });
+      send, [&](absl::StatusOr<v1::SendResponse> r) { sent = std::move(r); });
+  std::optional<absl::Status> received;
+  v1::ReceiveRequest receive;
+  receive.set_max_messages(1);
+  f.ops().Receive(receive, [&](absl::StatusOr<v1::ReceiveResponse> r) {
+    received = r.status();
+  });
   f.DestroyOps();
   f.proposer().ApplyAll();
-  ASSERT_TRUE(answer.has_value());
-  EXPECT_EQ(answer->code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(sent.has_value());
+  ASSERT_TRUE(sent->ok()) << sent->status();
+  ASSERT_EQ((*sent)->results_size(), 1);
+  EXPECT_EQ((*sent)->results(0).status().code(), 0);
+  EXPECT_FALSE((*sent)->results(0).message_id().empty());
+  EXPECT_EQ((*sent)->results(0).partition(), kPartition);
+  ASSERT_TRUE(received.has_value());
+  EXPECT_EQ(received->code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace
