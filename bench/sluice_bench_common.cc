@@ -88,6 +88,7 @@ absl::Status Set(absl::string_view name, absl::string_view value,
   }
   if (name == "partitions")
     return ParseInt(name, value, 1, 1024, &f.partitions);
+  if (name == "queues") return ParseInt(name, value, 1, 10000, &f.queues);
   if (name == "replication") return ParseInt(name, value, 1, 7, &f.replication);
   if (name == "size") return ParseInt(name, value, 16, 1 << 20, &f.size);
   if (name == "producers") return ParseInt(name, value, 1, 256, &f.producers);
@@ -134,17 +135,22 @@ absl::Status Set(absl::string_view name, absl::string_view value,
 absl::Status ResolveDefaults(BenchFlags& f) {
   const bool send = f.scenario == "send", drain = f.scenario == "drain",
              latency = f.scenario == "latency",
-             failover = f.scenario == "failover";
-  if (!send && !drain && !latency && !failover) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown scenario '", f.scenario,
-                     "' (want send, drain, latency or failover; see --help)"));
+             failover = f.scenario == "failover", idle = f.scenario == "idle";
+  if (!send && !drain && !latency && !failover && !idle) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown scenario '", f.scenario,
+        "' (want send, drain, latency, failover or idle; see --help)"));
   }
   if (f.batch == 0) f.batch = send ? 1 : failover ? 100 : 64;
-  if (f.seconds == 0) f.seconds = latency ? 20 : failover ? 30 : 15;
+  if (f.seconds == 0) f.seconds = latency || idle ? 20 : failover ? 30 : 15;
   if (f.rate == 0) f.rate = failover ? 1000 : 2000;
   if (f.rpc_timeout_ms == 0) f.rpc_timeout_ms = failover ? 2000 : 10000;
   if (f.timeout <= 0) return FlagError("timeout", "must be > 0");
+  if (idle && f.cluster_dir.empty()) {
+    return FlagError("cluster-dir",
+                     "required for idle (the scripts/cluster dir with "
+                     "node-<id>.pid files)");
+  }
   if (failover) {
     if (f.cluster_dir.empty()) {
       return FlagError("cluster-dir",
@@ -224,6 +230,10 @@ partition leaders, and deletes the queue at the end unless --keep):
             DIR/node-<id>.pid) at --restart-at=20, stops producing at
             --seconds=30, drains at --drain-at=40 (until --idle=5 s without
             messages) and checks every acknowledged id.
+  idle      needs --cluster-dir. Creates --queues=50 queues of --partitions
+            partitions, waits --idle=5 s, then measures the CPU time of every
+            node over --seconds=20 with no traffic (what idle partitions cost;
+            compare a cluster started with SLUICED_FLAGS=--quiesce=false).
 
 Common flags:
   --addresses=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103

@@ -36,11 +36,12 @@ namespace v1 = ::sluice::v1;
 // Every flag of every scenario; a scenario ignores the ones it does not use.
 // Zero means "the scenario's default" where noted (ResolveDefaults).
 struct BenchFlags {
-  std::string scenario;  // send | drain | latency | failover
+  std::string scenario;  // send | drain | latency | failover | idle
   std::vector<std::string> addresses = {"127.0.0.1:7101", "127.0.0.1:7102",
                                         "127.0.0.1:7103"};
   std::string queue;  // empty: bench-<scenario>-<random>
   uint32_t partitions = 1;
+  int queues = 50;  // idle
   uint32_t replication = 3;
   int size = 1024;
   int producers = 4;
@@ -55,7 +56,9 @@ struct BenchFlags {
   double kill_at = 8;
   double restart_at = 20;
   double drain_at = 40;
-  double idle = 5;  // failover drain: stop after this long without messages
+  // failover drain: stop after this long without messages; idle: settle
+  // this long before measuring.
+  double idle = 5;
   std::string cluster_dir;
   double timeout = 120;    // hard bound on the whole run, seconds
   int rpc_timeout_ms = 0;  // 0: 2000 for failover, 10000 otherwise

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
     status = RunLatency(*flags);
   } else if (flags->scenario == "failover") {
     status = RunFailover(*flags);
+  } else if (flags->scenario == "idle") {
+    status = RunIdle(*flags);
   }
   Watchdog::Get().Stop();
   return status;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "bench/sluice_bench_common.h"
 
@@ -50,6 +51,26 @@ char ProcessState(pid_t pid) {
 }
 
 }  // namespace
+
+absl::StatusOr<double> ProcessCpuSeconds(pid_t pid) {
+  absl::StatusOr<std::string> stat =
+      ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return stat.status();
+  // After "pid (comm) ": state is field 3, utime 14 and stime 15.
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) {
+    return absl::InternalError(absl::StrCat("/proc/", pid, "/stat unreadable"));
+  }
+  std::vector<std::string> fields =
+      absl::StrSplit(stat->substr(close + 2), ' ', absl::SkipEmpty());
+  uint64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return absl::InternalError(absl::StrCat("/proc/", pid, "/stat unreadable"));
+  }
+  return static_cast<double>(utime + stime) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 absl::StatusOr<NodeProcess> FindNodeProcess(const std::string& cluster_dir,
                                             uint64_t node_id) {

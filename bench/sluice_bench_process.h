@@ -35,6 +35,10 @@ struct NodeProcess {
 absl::StatusOr<NodeProcess> FindNodeProcess(const std::string& cluster_dir,
                                             uint64_t node_id);
 
+// User + system CPU time the process has used so far, in seconds
+// (/proc/<pid>/stat). NOT_FOUND if it is gone.
+absl::StatusOr<double> ProcessCpuSeconds(pid_t pid);
+
 // SIGKILL, then waits (up to `wait_ms`) until the process is gone.
 absl::Status KillNode(const NodeProcess& node, int64_t wait_ms);
 

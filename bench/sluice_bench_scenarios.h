@@ -1,4 +1,4 @@
-// The four sluice-bench scenarios (bench/README.md). Each creates its queue,
+// The sluice-bench scenarios (bench/README.md). Each creates its queue,
 // measures, prints its summary and RESULT line, deletes the queue, and
 // returns the process exit status.
 #ifndef SLUICE_BENCH_SLUICE_BENCH_SCENARIOS_H_
@@ -20,6 +20,7 @@ int RunSend(const BenchFlags& flags);
 int RunDrain(const BenchFlags& flags);
 int RunLatency(const BenchFlags& flags);
 int RunFailover(const BenchFlags& flags);
+int RunIdle(const BenchFlags& flags);
 
 }  // namespace sluice::bench
 

@@ -70,11 +70,17 @@ absl::Status Set(absl::string_view name, absl::string_view value,
       return FlagError(name, absl::StrCat("'", value, "' is not in 1..1000"));
     }
     config.tick_interval = absl::Milliseconds(ms);
+  } else if (name == "quiesce") {
+    if (value != "true" && value != "false") {
+      return FlagError(name,
+                       absl::StrCat("'", value, "' is not true or false"));
+    }
+    config.quiesce = value == "true";
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown setting '", name,
-                     "' (known: node-id, listen, advertise, peers, data-dir, "
-                     "metrics-listen, cluster-name, tick-ms, config)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown setting '", name,
+        "' (known: node-id, listen, advertise, peers, data-dir, "
+        "metrics-listen, cluster-name, tick-ms, quiesce, config)"));
   }
   return absl::OkStatus();
 }

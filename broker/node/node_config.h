@@ -39,6 +39,9 @@ struct NodeConfig {
   std::string cluster_name = "sluice";
   // How often every Raft group ticks; elections take 10-20 ticks.
   absl::Duration tick_interval = absl::Milliseconds(50);
+  // Idle groups stop ticking and heartbeating (raft/README.md,
+  // "Quiescence"); off only to measure what it saves.
+  bool quiesce = true;
 
   // The address others reach this node at.
   const std::string& advertised() const {

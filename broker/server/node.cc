@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   host.data_dir = node->data_dir_->RaftDbPath();
   host.transport = node->transport_.get();
   host.tick_interval = c.tick_interval;
+  host.quiesce_idle_groups = c.quiesce;
   host.seed = c.node_id * 0x9E3779B97F4A7C15ULL;
   host.factory = MakeStateMachineFactory();
   {

@@ -47,6 +47,9 @@ void NodeMetrics::Refresh(
           static_cast<double>(g.commit.value()));
     gauge("sluice_raft_applied_lag", "committed but not yet applied entries",
           labels, static_cast<double>(g.commit.value() - g.applied.value()));
+    gauge("sluice_raft_quiesced",
+          "1 if the group is idle: no ticks, no heartbeats", labels,
+          g.quiesced ? 1 : 0);
   }
   for (const PartitionLeaders::Gauges& p : partitions) {
     const MetricLabels labels = Labels(

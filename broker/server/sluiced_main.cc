@@ -20,7 +20,9 @@ constexpr char kUsage[] =
     "usage: sluiced --node-id=N --listen=HOST:PORT --peers=1=HOST:PORT,... "
     "--data-dir=PATH\n"
     "               [--advertise=HOST:PORT] [--metrics-listen=HOST:PORT]\n"
-    "               [--cluster-name=NAME] [--tick-ms=MS] [--config=FILE]\n"
+    "               [--cluster-name=NAME] [--tick-ms=MS] "
+    "[--quiesce=true|false]\n"
+    "               [--config=FILE]\n"
     "Runs one node of a Sluice cluster; see README.md.\n";
 
 }  // namespace

@@ -18,6 +18,7 @@ TEST(NodeConfigTest, ParsesFlags) {
   std::vector<std::string> flags = GoodFlags();
   flags.push_back("--metrics-listen=127.0.0.1:9102");
   flags.push_back("--tick-ms=20");
+  flags.push_back("--quiesce=false");
   auto config = ParseNodeConfig(flags);
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->node_id, 2u);
@@ -27,6 +28,7 @@ TEST(NodeConfigTest, ParsesFlags) {
   EXPECT_EQ(config->metrics_listen, "127.0.0.1:9102");
   EXPECT_EQ(config->tick_interval, absl::Milliseconds(20));
   EXPECT_EQ(config->cluster_name, "sluice");
+  EXPECT_FALSE(config->quiesce);
 }
 
 TEST(NodeConfigTest, ConfigFileIsReadAndFlagsOverrideIt) {
@@ -75,6 +77,7 @@ TEST(NodeConfigTest, BadFlagsSayWhatIsWrong) {
       {{"positional"}, "unexpected argument 'positional'"},
       {{"--node-id"}, "has no value"},
       {{"--tick-ms=0"}, "--tick-ms: '0' is not in 1..1000"},
+      {{"--quiesce=yes"}, "--quiesce: 'yes' is not true or false"},
       {{"--config=/nonexistent/sluice.conf"}, "cannot read '/nonexistent"},
   };
   for (const Case& c : cases) {
