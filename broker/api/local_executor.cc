@@ -34,24 +34,41 @@ std::function<void(absl::StatusOr<T>)> Answer(LocalExecutor::Done done,
 
 absl::Status LocalExecutor::CheckBacklog(const PartitionLeaders::Lead& lead,
                                          const v1::SendRequest& request) {
-  const uint64_t limit = lead.record.public_attributes().max_backlog_messages();
-  if (limit == 0) return absl::OkStatus();
-  const uint64_t per_partition =
-      (limit + lead.partition_count - 1) / lead.partition_count;
+  const v1::QueueAttributes& attributes = lead.record.public_attributes();
+  const uint64_t max_messages = attributes.max_backlog_messages();
+  const uint64_t max_bytes = attributes.max_backlog_bytes();
+  if (max_messages == 0 && max_bytes == 0) return absl::OkStatus();
+  const uint64_t partitions = lead.partition_count;
   const QueueStats stats = lead.queue->Stats(absl::Now());
-  const uint64_t stored = stats.visible + stats.in_flight + stats.delayed;
-  if (stored + static_cast<uint64_t>(request.entries_size()) <= per_partition) {
-    return absl::OkStatus();
+  auto exceeded = [&](const char* field, uint64_t limit, uint64_t stored,
+                      const char* unit) {
+    const uint64_t per_partition = (limit + partitions - 1) / partitions;
+    return WithRetryAfter(
+        WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                       "queue '", lead.record.name(), "' partition ",
+                       lead.partition, " holds ", stored, " ", unit,
+                       "; its backlog limit is ", per_partition, " (", field,
+                       " ", limit, " over ", partitions, " partitions)")),
+                   v1::ERROR_REASON_BACKLOG_LIMIT_EXCEEDED),
+        absl::Seconds(1));
+  };
+  if (max_messages != 0) {
+    const uint64_t stored = stats.visible + stats.in_flight + stats.delayed;
+    if (stored + static_cast<uint64_t>(request.entries_size()) >
+        (max_messages + partitions - 1) / partitions) {
+      return exceeded("max_backlog_messages", max_messages, stored,
+                      "messages");
+    }
   }
-  return WithRetryAfter(
-      WithReason(
-          absl::ResourceExhaustedError(absl::StrCat(
-              "queue '", lead.record.name(), "' partition ", lead.partition,
-              " holds ", stored, " messages; its backlog limit is ",
-              per_partition, " (max_backlog_messages ", limit, " over ",
-              lead.partition_count, " partitions)")),
-          v1::ERROR_REASON_BACKLOG_LIMIT_EXCEEDED),
-      absl::Seconds(1));
+  if (max_bytes != 0) {
+    uint64_t incoming = 0;
+    for (const v1::SendEntry& e : request.entries()) incoming += e.body().size();
+    if (stats.stored_bytes + incoming > (max_bytes + partitions - 1) / partitions) {
+      return exceeded("max_backlog_bytes", max_bytes, stats.stored_bytes,
+                      "bytes of message bodies");
+    }
+  }
+  return absl::OkStatus();
 }
 
 void LocalExecutor::Execute(const ForwardRequest& request,

@@ -115,6 +115,7 @@ SendResult QueueStateMachine::SendOne(const internal::SendEntry& entry,
     meta.deadline = absl::ToUnixMicros(Now() + delay);
   }
   if (attributes_.fifo()) meta.group = index_->InternGroup(entry.group_id());
+  meta.bytes = static_cast<uint32_t>(entry.body().size());
 
   internal::StoredBody body;
   body.set_body(entry.body());

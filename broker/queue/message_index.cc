@@ -86,6 +86,7 @@ void MessageIndex::Insert(uint64_t seq, Meta meta, absl::Time sent) {
     sent_seconds_.emplace_back(second, seq);
   }
   messages_.emplace(seq, meta);
+  stored_bytes_ += meta.bytes;
   if (fifo_ && meta.logical() != MsgState::kOutbox) {
     ++groups_[meta.group].messages;
     group_msgs_.emplace(meta.group, seq);
@@ -99,6 +100,7 @@ void MessageIndex::Update(uint64_t seq, Meta meta) {
   SLUICE_CHECK(it != messages_.end()) << "no message " << seq;
   const Meta old = it->second;
   SLUICE_CHECK(old.group == meta.group) << "message " << seq;
+  meta.bytes = old.bytes;
   Unplace(seq, old);
   it->second = meta;
   if (fifo_ && old.logical() != MsgState::kOutbox &&
@@ -119,6 +121,7 @@ void MessageIndex::Erase(uint64_t seq) {
   const Meta old = it->second;
   Unplace(seq, old);
   messages_.erase(it);
+  stored_bytes_ -= old.bytes;
   if (fifo_ && old.logical() != MsgState::kOutbox) {
     group_msgs_.erase({old.group, seq});
     --groups_[old.group].messages;

@@ -44,7 +44,7 @@ enum class MsgState : uint8_t {
   kOutbox = 3,   // leaving for another queue (dead-letter move, redrive)
 };
 
-// 16 bytes per message.
+// 24 bytes per message.
 struct Meta {
   uint32_t receive_count : 24 = 0;
   uint32_t state : 2 = 0;     // MsgState
@@ -52,6 +52,7 @@ struct Meta {
   uint32_t reserved : 1 = 0;  // picked by this replica, grant not applied yet
   uint32_t group = 0;         // FIFO group index; 0 for standard queues
   int64_t deadline = 0;       // monotonic micros, while in timers_
+  uint32_t bytes = 0;         // body size (fixed at Insert)
 
   MsgState logical() const { return static_cast<MsgState>(state); }
   bool Pickable() const {
@@ -71,7 +72,7 @@ struct Meta {
     return reserved || (logical() == MsgState::kLeased && !due);
   }
 };
-static_assert(sizeof(Meta) == 16);
+static_assert(sizeof(Meta) == 24);
 
 // Counts by what a receiver would see on this replica (exact on the leader).
 struct IndexCounts {
@@ -91,6 +92,8 @@ class MessageIndex {
 
   bool fifo() const { return fifo_; }
   size_t size() const { return messages_.size(); }
+  // Sum of Meta::bytes of every message held (max_backlog_bytes).
+  uint64_t stored_bytes() const { return stored_bytes_; }
 
   // The group index for a FIFO group name, created on first use.
   uint32_t InternGroup(std::string_view name);
@@ -180,6 +183,7 @@ class MessageIndex {
 
   const bool fifo_;
   absl::btree_map<uint64_t, Meta> messages_;
+  uint64_t stored_bytes_ = 0;
   absl::btree_set<uint64_t> visible_;
   absl::btree_set<std::pair<int64_t, uint64_t>> timers_;
   absl::btree_set<std::pair<uint32_t, uint64_t>> group_msgs_;

@@ -106,6 +106,7 @@ absl::Status QueueStateMachine::Load() {
     Meta m;
     m.receive_count = std::min(state.receive_count(), kReceiveCountCap);
     m.state = static_cast<uint32_t>(state.state());
+    m.bytes = meta.body_size();
     if (attributes_.fifo() && state.state() != internal::STORED_STATE_OUTBOX) {
       m.group = index_->InternGroup(meta.group_id());
     }
@@ -337,6 +338,7 @@ QueueStats QueueStateMachine::Stats(absl::Time wall_now) {
   stats.in_flight = c.in_flight;
   stats.delayed = c.delayed;
   stats.outbox = c.outbox;
+  stats.stored_bytes = index_->stored_bytes();
   if (std::optional<absl::Time> oldest = index_->OldestSent()) {
     stats.oldest_age = std::max(wall_now - *oldest, absl::ZeroDuration());
   }

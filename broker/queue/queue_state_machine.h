@@ -115,6 +115,7 @@ struct QueueStats {
   uint64_t in_flight = 0;
   uint64_t delayed = 0;
   uint64_t outbox = 0;
+  uint64_t stored_bytes = 0;  // message bodies held, outbox included
   std::optional<absl::Duration> oldest_age;  // at the given wall time
   uint64_t groups = 0;                       // FIFO: groups with messages
   uint64_t ready_groups = 0;                 // FIFO: none in flight

@@ -344,6 +344,22 @@ TEST(StandardQueue, StatsCountVisibleInFlightDelayedAndOldestAge) {
   EXPECT_EQ(*s.oldest_age, absl::Seconds(15));
 }
 
+// Body bytes stored (max_backlog_bytes): kept through leases, given back
+// on delete, rebuilt from the records after a restart.
+TEST(StandardQueue, StoredBytesFollowSendsDeletesAndRestarts) {
+  QueueHarness q;
+  q.Send(std::string(100, 'a'));
+  q.Send(std::string(20, 'b'));
+  EXPECT_EQ(q.sm().Stats(q.log_time()).stored_bytes, 120u);
+  std::vector<LeasedMessage> leased = q.Receive(1);
+  ASSERT_EQ(leased.size(), 1u);
+  EXPECT_EQ(q.sm().Stats(q.log_time()).stored_bytes, 120u);
+  ASSERT_TRUE(q.Delete(leased[0]).ok());
+  EXPECT_EQ(q.sm().Stats(q.log_time()).stored_bytes, 20u);
+  q.Reopen();
+  EXPECT_EQ(q.sm().Stats(q.log_time()).stored_bytes, 20u);
+}
+
 TEST(StandardQueue, GrantWithStaleExpectedReceiveCountIsVoid) {
   QueueHarness q;
   q.Send("a");

@@ -9,6 +9,7 @@
 #include "broker/api/partition_leaders.h"
 #include "broker/host/host_errors.h"
 #include "broker/meta/queue_config.h"
+#include "broker/partition/entry_status.h"
 #include "broker/partition/proto_time.h"
 #include "gtest/gtest.h"
 #include "tests/broker/host/host_test_util.h"
@@ -56,13 +57,14 @@ class LocalExecutorTest : public ::testing::Test {
     cluster_.reset();
   }
 
-  static sluice::internal::MetadataState Metadata() {
+  static sluice::internal::MetadataState Metadata(
+      const v1::QueueAttributes& given = {}, int64_t updated_micros = 1) {
     sluice::internal::MetadataState state;
     auto* q = state.add_queues();
     q->set_name("q");
     q->set_queue_id(kGroup.value());
-    q->set_updated_micros(1);
-    auto attributes = meta::ResolveAttributes({}, false, 1);
+    q->set_updated_micros(updated_micros);
+    auto attributes = meta::ResolveAttributes(given, false, 1);
     *q->mutable_public_attributes() = *attributes;
     *q->mutable_attributes() =
         meta::ToInternalAttributes(*attributes, false, "q");
@@ -72,6 +74,20 @@ class LocalExecutorTest : public ::testing::Test {
     p->add_replicas(1);
     p->set_preferred_leader(1);
     return state;
+  }
+
+  // Serves the queue with new attributes (as an UpdateQueue would) once the
+  // partition leader has committed them.
+  void Reconfigure(const v1::QueueAttributes& given, int64_t updated_micros) {
+    OnLoop([&] { leaders_->OnMetadata(Metadata(given, updated_micros)); });
+    ASSERT_TRUE(PollUntil([this] {
+      bool ready = false;
+      OnLoop([&] {
+        leaders_->Tick();
+        ready = leaders_->Find(kGroup).ok();
+      });
+      return ready;
+    }));
   }
 
   // Runs `fn` on the host's loop thread and waits for it.
@@ -141,6 +157,47 @@ TEST_F(LocalExecutorTest, SendThenReceive) {
   ASSERT_TRUE(received.ok()) << received.status();
   ASSERT_EQ(received->receive().messages_size(), 1);
   EXPECT_EQ(received->receive().messages(0).body(), "hello");
+}
+
+// max_backlog_messages and max_backlog_bytes (one partition: the whole
+// limit) refuse the send that would pass them, with the reason and a retry
+// hint; deleting makes room again.
+TEST_F(LocalExecutorTest, SendsBeyondTheBacklogLimitsAreRefused) {
+  v1::QueueAttributes limits;
+  limits.set_max_backlog_messages(3);
+  Reconfigure(limits, 2);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Run(Send("0123456789")).ok()) << i;
+  absl::StatusOr<ForwardResponse> full = Run(Send("x"));
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReasonOf(full.status()), v1::ERROR_REASON_BACKLOG_LIMIT_EXCEEDED);
+  EXPECT_NE(full.status().message().find("max_backlog_messages 3"),
+            std::string::npos)
+      << full.status();
+  EXPECT_TRUE(full.status().GetPayload(kRetryAfterPayload).has_value());
+
+  // 30 bytes stored; room for 70 more.
+  limits.set_max_backlog_messages(0);
+  limits.set_max_backlog_bytes(100);
+  Reconfigure(limits, 3);
+  ASSERT_TRUE(Run(Send(std::string(70, 'b'))).ok());
+  full = Run(Send("y"));
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(full.status().message().find("holds 100 bytes"), std::string::npos)
+      << full.status();
+
+  auto received = Run(Receive(absl::ZeroDuration()));
+  ASSERT_TRUE(received.ok()) << received.status();
+  ASSERT_EQ(received->receive().messages_size(), 4);
+  ForwardRequest remove;
+  for (const auto& m : received->receive().messages()) {
+    if (m.body().size() == 70) {
+      auto* e = remove.mutable_delete_messages()->add_entries();
+      e->set_entry_id("big");
+      e->set_receipt_handle(m.receipt_handle());
+    }
+  }
+  ASSERT_TRUE(Run(remove).ok());
+  EXPECT_TRUE(Run(Send(std::string(70, 'c'))).ok());
 }
 
 TEST_F(LocalExecutorTest, LongPollWakesOnASend) {
