@@ -386,7 +386,7 @@ void NodeHost::TickGroups() {
 }
 
 void NodeHost::TickPeers(const absl::flat_hash_set<raft::NodeId>& members) {
-  PeerLiveness::TickResult result = liveness_.Tick(members);
+  raft::PeerLiveness::TickResult result = liveness_.Tick(members);
   for (raft::NodeId peer : result.went_down) {
     SLUICE_LOG(WARNING) << "node " << peer.value() << " silent for "
                         << options_.election_tick

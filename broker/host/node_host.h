@@ -38,11 +38,11 @@
 #include "absl/time/time.h"
 #include "base/clock.h"
 #include "broker/host/group_status.h"
-#include "broker/host/peer_liveness.h"
 #include "broker/host/proposal_tracker.h"
 #include "broker/host/replica.h"
 #include "broker/host/replica_state_machine.h"
 #include "broker/host/transport.h"
+#include "raft/core/peer_liveness.h"
 #include "raft/leveldb/raft_db.h"
 
 namespace sluice::broker {
@@ -227,7 +227,7 @@ class NodeHost final : public TransportHandler {
   // Loop-thread state.
   absl::btree_map<raft::GroupId, std::unique_ptr<Replica>> replicas_;
   absl::flat_hash_map<raft::GroupId, StatusCallback> removals_;
-  PeerLiveness liveness_;
+  raft::PeerLiveness liveness_;
   int outstanding_writes_ = 0;
   bool stopping_ = false;
   bool more_work_ = false;

@@ -20,9 +20,9 @@
 //   thread, one at a time; it keeps what it reads from alive until destroyed.
 // - Send with no messages is a keepalive: the peer's handler must get a
 //   Deliver(from, {}) (node liveness for quiesced groups, see
-//   peer_liveness.h). How messages travel is the transport's business: the
-//   gRPC one coalesces plain heartbeats per node pair, the in-process one
-//   does not.
+//   raft/core/peer_liveness.h). How messages travel is the transport's
+//   business: the gRPC one coalesces plain heartbeats per node pair, the
+//   in-process one does not.
 // - Start is called once before any Send; Stop before the handler goes away.
 //   After Stop returns the transport makes no further calls into the handler
 //   and drops anything sent. A transport may be started again with a new

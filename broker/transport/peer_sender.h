@@ -70,7 +70,7 @@ class PeerSender {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<sluice::internal::RaftEnvelope> queue_ ABSL_GUARDED_BY(mu_);
   HeartbeatCoalescer heartbeats_ ABSL_GUARDED_BY(mu_);
-  // An empty Send: the host's per-tick keepalive (broker/host/
+  // An empty Send: the host's per-tick keepalive (raft/core/
   // peer_liveness.h); goes out as a batch even if nothing else is queued.
   bool keepalive_ ABSL_GUARDED_BY(mu_) = false;
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;

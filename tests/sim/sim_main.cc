@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "tests/sim/simulator.h"
 
 namespace {
@@ -19,8 +20,8 @@ namespace {
 void Usage() {
   std::fprintf(stderr,
                "usage: sluice-sim [--seeds N] [--first-seed S] [--seed S] "
-               "[--voters 3|5] [--fault-ms MS] [--no-membership] [--trace] "
-               "[--verbose]\n");
+               "[--voters 3|5] [--fault-ms MS] [--no-membership] [--quiesce] "
+               "[--trace] [--verbose]\n");
 }
 
 bool ParseFlag(const char* arg, const char* name, uint64_t* value) {
@@ -38,7 +39,7 @@ bool ParseFlag(const char* arg, const char* name, uint64_t* value) {
 
 int main(int argc, char** argv) {
   uint64_t seeds = 100, first_seed = 1, voters = 3, fault_ms = 8000;
-  bool trace = false, verbose = false, membership = true;
+  bool trace = false, verbose = false, membership = true, quiesce = false;
   for (int i = 1; i < argc; ++i) {
     // Accept both "--flag=value" and "--flag value".
     std::string arg = argv[i];
@@ -63,6 +64,9 @@ int main(int argc, char** argv) {
       verbose = true;
     } else if (arg == "--no-membership") {
       membership = false;
+    } else if (arg == "--quiesce") {
+      quiesce = true;
+
     } else {
       Usage();
       return 2;
@@ -81,6 +85,7 @@ int main(int argc, char** argv) {
     options.voters = static_cast<int>(voters);
     options.fault_phase = static_cast<int64_t>(fault_ms) * 1000;
     options.membership_changes = membership;
+    options.quiesce = quiesce;
     options.record_trace = trace;
     options.print_trace = trace;
     sluice::sim::SimResult result = sluice::sim::Simulator(options).Run();
@@ -93,6 +98,8 @@ int main(int argc, char** argv) {
     total.conf_changes += s.conf_changes;
     total.transfers += s.transfers;
     total.snapshots_installed += s.snapshots_installed;
+    total.quiesces += s.quiesces;
+    total.peers_down += s.peers_down;
     if (verbose || !result.ok) {
       std::printf(
           "seed %llu: %s trace=%016llx events=%llu committed=%llu "
@@ -112,15 +119,15 @@ int main(int argc, char** argv) {
     if (!result.ok) {
       ++failed;
       std::printf(
-          "  %s\n  replay: sluice-sim --seed %llu --voters %llu --trace\n",
+          "  %s\n  replay: sluice-sim --seed %llu --voters %llu%s --trace\n",
           result.failure.c_str(), static_cast<unsigned long long>(seed),
-          static_cast<unsigned long long>(voters));
+          static_cast<unsigned long long>(voters), quiesce ? " --quiesce" : "");
     }
   }
   std::printf(
       "sluice-sim: %llu seeds from %llu, %llu voters: %llu passed, %llu "
       "failed (events %llu, committed %llu, leaders %llu, crashes %llu, "
-      "partitions %llu, conf changes %llu, transfers %llu, snapshots %llu)\n",
+      "partitions %llu, conf changes %llu, transfers %llu, snapshots %llu%s)\n",
       static_cast<unsigned long long>(seeds),
       static_cast<unsigned long long>(first_seed),
       static_cast<unsigned long long>(voters),
@@ -133,6 +140,12 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(total.partitions),
       static_cast<unsigned long long>(total.conf_changes),
       static_cast<unsigned long long>(total.transfers),
-      static_cast<unsigned long long>(total.snapshots_installed));
+      static_cast<unsigned long long>(total.snapshots_installed),
+      quiesce ? absl::StrCat(", quiesces ", total.quiesces,
+                             ", peers found "
+                             "silent ",
+                             total.peers_down)
+                    .c_str()
+              : "");
   return failed == 0 ? 0 : 1;
 }

@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "base/random.h"
+#include "raft/core/peer_liveness.h"
 #include "raft/core/raw_node.h"
 #include "raft/storage/memory_storage.h"
 
@@ -108,6 +109,9 @@ class SimNode {
   };
   PersistResult FinishWrite();
 
+  // Which peers this incarnation heard from lately (quiescence runs only).
+  raft::PeerLiveness& liveness() { return *liveness_; }
+
  private:
   void ApplyEntry(const Entry& entry, PersistResult* result);
   void MaybeCompact(PersistResult* result);
@@ -118,6 +122,7 @@ class SimNode {
   std::unique_ptr<raft::MemoryStorage> durable_;
   std::unique_ptr<Random> random_;
   std::unique_ptr<raft::RawNode> node_;
+  std::unique_ptr<raft::PeerLiveness> liveness_;
   std::optional<raft::Ready> pending_;
   SimStateMachine sm_;
   // Membership after the last applied entry (what a snapshot must carry).

@@ -36,6 +36,22 @@ TEST(SimulatorTest, DifferentSeedsTakeDifferentPaths) {
   EXPECT_NE(a.trace_hash, b.trace_hash);
 }
 
+// Quiescence under the same faults: groups do go quiet, nodes do find
+// silent peers, and every run stays safe and live.
+TEST(SimulatorTest, QuiescingGroupsStayLiveAndSafe) {
+  uint64_t quiesces = 0, peers_down = 0;
+  for (uint64_t seed = 21; seed < 31; ++seed) {
+    SimOptions options = Short(seed);
+    options.quiesce = true;
+    SimResult result = Simulator(options).Run();
+    EXPECT_TRUE(result.ok) << "seed " << seed << ": " << result.failure;
+    quiesces += result.stats.quiesces;
+    peers_down += result.stats.peers_down;
+  }
+  EXPECT_GT(quiesces, 10u);
+  EXPECT_GT(peers_down, 10u);
+}
+
 TEST(SimulatorTest, FiveVotersWithFaultsStayLiveAndSafe) {
   SimOptions options = Short(11);
   options.voters = 5;

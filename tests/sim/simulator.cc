@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/logging.h"
@@ -18,8 +19,8 @@ namespace {
 constexpr SimTime kMs = 1000;
 
 const char* KindName(int kind) {
-  static const char* kNames[] = {"tick",    "deliver", "fsync",
-                                 "propose", "nemesis", "restart"};
+  static const char* kNames[] = {"tick",    "deliver", "fsync",    "propose",
+                                 "nemesis", "restart", "keepalive"};
   return kNames[kind];
 }
 
@@ -141,6 +142,9 @@ void Simulator::Send(const std::vector<Message>& messages) {
           !network_.Blocked(original.from(), original.to()));
     }
     const Message& m = *to_send;
+    if (SimNode* sender = Node(m.from()); sender != nullptr && sender->up()) {
+      sender->liveness().Sent(raft::NodeId(m.to()));
+    }
     for (SimTime delay : network_.PlanDelivery(m.from(), m.to())) {
       Schedule(now_ + delay, EventKind::kDeliver, m.to(), 0, m);
     }
@@ -177,6 +181,50 @@ void Simulator::FinishWrite(SimNode& node) {
     }
   }
   Send(done.send_after);
+  DrainReady(node);
+}
+
+void Simulator::QuiesceTick(SimNode& node) {
+  raft::RawNode& raw = *node.raw();
+  if (raw.raft().role() == raft::Role::kLeader && !raw.quiesced() &&
+      raw.MaybeQuiesce()) {
+    ++result_.stats.quiesces;
+    Trace(absl::StrCat("node ", node.id(), " quiesces"));
+  }
+}
+
+void Simulator::Heard(SimNode& node, uint64_t from) {
+  if (!options_.quiesce) return;
+  if (node.liveness().Heard(raft::NodeId(from))) {
+    Trace(absl::StrCat("node ", node.id(), " hears node ", from, " again"));
+    node.raw()->Unquiesce();
+  }
+}
+
+void Simulator::TickLiveness(SimNode& node) {
+  absl::flat_hash_set<raft::NodeId> members;
+  for (const auto& [id, pr] : node.raw()->raft().tracker().progress()) {
+    if (id.value() != node.id()) members.insert(id);
+  }
+  raft::PeerLiveness::TickResult r = node.liveness().Tick(members);
+  for (raft::NodeId peer : r.went_down) {
+    ++result_.stats.peers_down;
+    Trace(absl::StrCat("node ", node.id(), " finds node ", peer.value(),
+                       " silent"));
+    if (node.raw()->raft().role() == raft::Role::kLeader) {
+      node.raw()->Unquiesce();
+    } else {
+      node.raw()->LeaderUnreachable(peer);
+    }
+  }
+  for (raft::NodeId peer : r.need_keepalive) {
+    if (Node(peer.value()) == nullptr) continue;
+    Message keepalive;
+    keepalive.set_from(node.id());
+    for (SimTime delay : network_.PlanDelivery(node.id(), peer.value())) {
+      Schedule(now_ + delay, EventKind::kKeepalive, peer.value(), 0, keepalive);
+    }
+  }
   DrainReady(node);
 }
 
@@ -352,10 +400,12 @@ void Simulator::Handle(const Event& event) {
   switch (event.kind) {
     case EventKind::kTick:
       if (node->up() && node->epoch() == event.epoch) {
+        if (options_.quiesce) QuiesceTick(*node);
         node->raw()->Tick();
         Schedule(now_ + options_.tick_interval, EventKind::kTick, node->id(),
                  node->epoch());
         DrainReady(*node);
+        if (options_.quiesce) TickLiveness(*node);
       }
       break;
     case EventKind::kDeliver: {
@@ -366,21 +416,34 @@ void Simulator::Handle(const Event& event) {
       HashIn(m.index());
       if (node->up() && !network_.Blocked(m.from(), m.to())) {
         ++result_.stats.messages_delivered;
+        Heard(*node, m.from());
         (void)node->raw()->Step(m);  // stale or foreign messages are refused
         DrainReady(*node);
       }
       break;
     }
+    case EventKind::kKeepalive:
+      HashIn(event.message.from());
+      if (node->up() && !network_.Blocked(event.message.from(), node->id())) {
+        Heard(*node, event.message.from());
+        DrainReady(*node);
+      }
+      break;
     case EventKind::kFsyncDone:
       if (node->up() && node->epoch() == event.epoch &&
           node->HasPendingWrite()) {
         FinishWrite(*node);
       }
       break;
-    case EventKind::kPropose:
+    case EventKind::kPropose: {
       Propose();
-      Schedule(now_ + random_.Range(5 * kMs, 40 * kMs), EventKind::kPropose);
+      // With quiescence, now and then a pause long enough to go quiet.
+      const bool pause = options_.quiesce && random_.Uniform(10) == 0;
+      Schedule(now_ + (pause ? random_.Range(300 * kMs, 1500 * kMs)
+                             : random_.Range(5 * kMs, 40 * kMs)),
+               EventKind::kPropose);
       break;
+    }
     case EventKind::kNemesis:
       if (!healed_) {
         Nemesis();

@@ -36,6 +36,11 @@ struct SimOptions {
   SimTime liveness_deadline = 6'000'000;  // then 6 s to elect and commit
   SimTime tick_interval = 10'000;         // 10 ms per Raft tick
   bool membership_changes = true;
+  // Quiescence as NodeHost does it (raft/README.md): leaders quiesce before
+  // ticking, nodes exchange keepalives through the faulty network and wake
+  // the groups of a peer silent for an election timeout; proposals come with
+  // idle gaps so that the group does go quiet.
+  bool quiesce = false;
   bool record_trace = false;  // keep a readable line per event
   bool print_trace = false;   // and print it at once (survives a crash)
   SimNodeOptions node;
@@ -52,6 +57,8 @@ struct SimStats {
   uint64_t transfers = 0;
   uint64_t conf_changes = 0;
   uint64_t snapshots_installed = 0;
+  uint64_t quiesces = 0;    // a leader went quiet
+  uint64_t peers_down = 0;  // a node declared a silent peer down
 };
 
 struct SimResult {
@@ -74,7 +81,8 @@ class Simulator {
     kFsyncDone,
     kPropose,
     kNemesis,
-    kRestart
+    kRestart,
+    kKeepalive  // node <- message.from(), no Raft content
   };
   struct Event {
     SimTime time;
@@ -94,6 +102,10 @@ class Simulator {
   void Handle(const Event& event);
   void Send(const std::vector<sluice::internal::raft::Message>& messages);
   void DrainReady(SimNode& node);
+  // Quiescence: before a node's tick, and its liveness bookkeeping after.
+  void QuiesceTick(SimNode& node);
+  void Heard(SimNode& node, uint64_t from);
+  void TickLiveness(SimNode& node);
   void FinishWrite(SimNode& node);
   void StartNode(SimNode& node);
   void CrashNode(SimNode& node);

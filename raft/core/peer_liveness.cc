@@ -1,23 +1,23 @@
-#include "broker/host/peer_liveness.h"
+#include "raft/core/peer_liveness.h"
 
 #include <algorithm>
 
-namespace sluice::broker {
+namespace sluice::raft {
 
-bool PeerLiveness::Heard(raft::NodeId peer) {
+bool PeerLiveness::Heard(NodeId peer) {
   last_heard_[peer] = now_;
   return down_.erase(peer) > 0;
 }
 
 PeerLiveness::TickResult PeerLiveness::Tick(
-    const absl::flat_hash_set<raft::NodeId>& members) {
+    const absl::flat_hash_set<NodeId>& members) {
   ++now_;
   TickResult result;
   absl::erase_if(last_heard_, [&](const auto& entry) {
     return !members.contains(entry.first);
   });
-  absl::erase_if(down_, [&](raft::NodeId p) { return !members.contains(p); });
-  for (raft::NodeId peer : members) {
+  absl::erase_if(down_, [&](NodeId p) { return !members.contains(p); });
+  for (NodeId peer : members) {
     auto [it, fresh] = last_heard_.try_emplace(peer, now_);
     if (!fresh && now_ - it->second >= down_after_ticks_ &&
         down_.insert(peer).second) {
@@ -32,4 +32,4 @@ PeerLiveness::TickResult PeerLiveness::Tick(
   return result;
 }
 
-}  // namespace sluice::broker
+}  // namespace sluice::raft

@@ -1,20 +1,20 @@
-#include "broker/host/peer_liveness.h"
+#include "raft/core/peer_liveness.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace sluice::broker {
+namespace sluice::raft {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-constexpr raft::NodeId kTwo{2};
-constexpr raft::NodeId kThree{3};
+constexpr NodeId kTwo{2};
+constexpr NodeId kThree{3};
 
 TEST(PeerLivenessTest, SilentPeerIsDownAfterTheGivenTicksOnce) {
   PeerLiveness live(3);
-  const absl::flat_hash_set<raft::NodeId> members{kTwo, kThree};
+  const absl::flat_hash_set<NodeId> members{kTwo, kThree};
   live.Tick(members);  // both start as heard now
   for (int tick = 1; tick < 3; ++tick) {
     live.Heard(kThree);
@@ -32,7 +32,7 @@ TEST(PeerLivenessTest, SilentPeerIsDownAfterTheGivenTicksOnce) {
 
 TEST(PeerLivenessTest, KeepaliveOnlyToPeersNothingWasSentTo) {
   PeerLiveness live(10);
-  const absl::flat_hash_set<raft::NodeId> members{kTwo, kThree};
+  const absl::flat_hash_set<NodeId> members{kTwo, kThree};
   EXPECT_THAT(live.Tick(members).need_keepalive, ElementsAre(kTwo, kThree));
   live.Sent(kThree);
   EXPECT_THAT(live.Tick(members).need_keepalive, ElementsAre(kTwo));
@@ -51,4 +51,4 @@ TEST(PeerLivenessTest, PeersThatLeaveAreForgotten) {
 }
 
 }  // namespace
-}  // namespace sluice::broker
+}  // namespace sluice::raft
