@@ -101,6 +101,10 @@ class NodeHost final : public TransportHandler {
     // followers that lag a little.
     uint64_t compact_after = 10000;
     uint64_t compact_keep = 1000;
+    // A removed group's data is deleted in steps of about this many records
+    // (one step per loop iteration, each durable before the next), so that
+    // deleting a large queue neither holds the loop nor makes one huge write.
+    size_t destroy_step_records = 20000;
     // Called on the loop thread when a group's leader or role changes.
     absl::AnyInvocable<void(const GroupStatus&)> on_leader_change;
   };
@@ -208,7 +212,9 @@ class NodeHost final : public TransportHandler {
   bool TakeReady(Replica& g, Outbox& out);
   void AddToRequest(Replica& g, raft::WriteRequest& request,
                     std::vector<WritePart>& parts);
-  void DestroyInto(Replica& g, raft::WriteRequest& request,
+  // One step of deleting a removed group's data; true when it is gone.
+  bool DestroyStep(Replica& g, raft::WriteRequest& request,
+                   std::vector<WritePart>& parts,
                    std::vector<StatusCallback>& removals);
   void CompleteReady(Replica& g, raft::Ready& rd, Outbox& out);
   void OnWriteDone(std::vector<WritePart> parts,

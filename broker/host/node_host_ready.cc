@@ -50,8 +50,7 @@ void NodeHost::ProcessReadies() {
     Replica& g = *owned;
     if (!g.started()) continue;  // being created
     if (g.removing) {
-      if (g.inflight_writes == 0) {
-        DestroyInto(g, request, removals);
+      if (g.inflight_writes == 0 && DestroyStep(g, request, parts, removals)) {
         destroyed.push_back(id);
       }
       continue;
@@ -174,22 +173,40 @@ void NodeHost::AddToRequest(Replica& g, raft::WriteRequest& request,
   }
 }
 
-void NodeHost::DestroyInto(Replica& g, raft::WriteRequest& request,
+bool NodeHost::DestroyStep(Replica& g, raft::WriteRequest& request,
+                           std::vector<WritePart>& parts,
                            std::vector<StatusCallback>& removals) {
-  g.sm_batch.Clear();
-  LevelDbWriteBatch batch(&request.extra);
-  if (absl::Status s = g.sm().Destroy(batch); !s.ok()) {
-    SLUICE_LOG(ERROR) << "group " << g.group().value()
-                      << ": state machine data not deleted: " << s;
+  if (!g.destroy_started) {
+    // The group record goes in the first step: a restart in the middle never
+    // recovers a half-deleted replica (what is left stays orphaned under the
+    // group's prefix; ids are never reused).
+    g.destroy_started = true;
+    g.sm_batch.Clear();
+    DeleteGroupRecord(request.extra, g.group());
+    RunAnswers(g.waiting);  // applied before the removal: their results hold
   }
-  DeleteGroupRecord(request.extra, g.group());
-  RunAnswers(g.waiting);  // applied before the removal: their results hold
+  LevelDbWriteBatch batch(&request.extra);
+  absl::StatusOr<bool> done =
+      g.sm().DestroySome(batch, options_.destroy_step_records);
+  if (!done.ok()) {
+    SLUICE_LOG(ERROR) << "group " << g.group().value()
+                      << ": state machine data not deleted: " << done.status();
+  } else if (!*done) {
+    // More next time, once this step is durable (the next one reads the DB).
+    WritePart part;
+    part.group = g.group();
+    part.applied_covered = g.applied();
+    ++g.inflight_writes;
+    parts.push_back(std::move(part));
+    return false;
+  }
   auto it = removals_.find(g.group());
   if (it != removals_.end()) {
     removals.push_back(std::move(it->second));
     removals_.erase(it);
   }
   SLUICE_LOG(INFO) << "group " << g.group().value() << " removed";
+  return true;
 }
 
 void NodeHost::CompleteReady(Replica& g, raft::Ready& rd, Outbox& out) {

@@ -122,6 +122,12 @@ absl::Status QueuePartition::Destroy(StateWriteBatch& batch) {
   return ClearPartition(options_.db, options_.key_prefix, batch);
 }
 
+absl::StatusOr<bool> QueuePartition::DestroySome(StateWriteBatch& batch,
+                                                 size_t max_records) {
+  return ClearPartitionFrom(options_.db, options_.key_prefix, max_records,
+                            destroy_cursor_, batch);
+}
+
 const ApplyResult* QueueApplyResult(const std::any& result) {
   return std::any_cast<ApplyResult>(&result);
 }

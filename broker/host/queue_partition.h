@@ -38,6 +38,8 @@ class QueuePartition final : public ReplicaStateMachine {
                               StateWriteBatch& batch) override;
   absl::Status FinishRestore() override;
   absl::Status Destroy(StateWriteBatch& batch) override;
+  absl::StatusOr<bool> DestroySome(StateWriteBatch& batch,
+                                   size_t max_records) override;
 
   // The wrapped state machine, for the leader's planning and for queries.
   QueueStateMachine& queue() { return *queue_; }
@@ -48,6 +50,7 @@ class QueuePartition final : public ReplicaStateMachine {
 
   QueueOptions options_;
   std::unique_ptr<QueueStateMachine> queue_;
+  std::string destroy_cursor_;  // DestroySome: the last key deleted
 };
 
 // The ApplyResult inside a QueuePartition's apply result; nullptr if `result`

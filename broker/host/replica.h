@@ -94,6 +94,7 @@ class Replica {
   std::optional<raft::Ready> parked;  // taken Ready not yet submitted
   bool restoring = false;  // a received snapshot's write is in flight
   bool removing = false;
+  bool destroy_started = false;  // its group record is deleted
   raft::Index durable_applied;
   raft::Index snapshot_index;  // stored (or being stored) snapshot
   raft::SoftState last_soft;

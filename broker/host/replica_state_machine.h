@@ -80,6 +80,16 @@ class ReplicaStateMachine {
   // Deletes all of the state (the group leaves this node). No write of this
   // state machine is in flight or pending when it is called.
   virtual absl::Status Destroy(StateWriteBatch& batch) = 0;
+  // The same in steps of at most about `max_records` deletions, so that a
+  // large state does not hold the node's loop (and one huge write) for
+  // seconds: the host calls it again, once the previous step is durable,
+  // until it returns true. The default deletes everything in one step.
+  virtual absl::StatusOr<bool> DestroySome(StateWriteBatch& batch,
+                                           size_t max_records) {
+    (void)max_records;
+    if (absl::Status s = Destroy(batch); !s.ok()) return s;
+    return true;
+  }
 };
 
 // Builds (or reopens, from what the DB holds) the state machine of `group`.

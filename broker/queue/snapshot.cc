@@ -129,6 +129,30 @@ absl::Status RestoreChunk(std::string_view chunk, std::string_view prefix,
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> ClearPartitionFrom(leveldb::DB* db,
+                                        std::string_view prefix,
+                                        size_t max_records, std::string& cursor,
+                                        StateWriteBatch& batch) {
+  std::unique_ptr<leveldb::Iterator> it(
+      db->NewIterator(leveldb::ReadOptions()));
+  it->Seek(ToSlice(cursor.empty() ? prefix : std::string_view(cursor)));
+  if (!cursor.empty() && it->Valid() && it->key() == ToSlice(cursor)) {
+    it->Next();
+  }
+  size_t deleted = 0;
+  for (; it->Valid() && it->key().starts_with(ToSlice(prefix)); it->Next()) {
+    if (deleted == max_records) return false;
+    cursor.assign(it->key().data(), it->key().size());
+    batch.Delete(cursor);
+    ++deleted;
+  }
+  if (!it->status().ok()) {
+    return absl::InternalError(
+        absl::StrCat("clear partition: ", it->status().ToString()));
+  }
+  return true;
+}
+
 absl::Status ClearPartition(leveldb::DB* db, std::string_view prefix,
                             StateWriteBatch& batch) {
   std::unique_ptr<leveldb::Iterator> it(

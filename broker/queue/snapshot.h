@@ -62,6 +62,17 @@ absl::Status RestoreChunk(std::string_view chunk, std::string_view prefix,
 absl::Status ClearPartition(leveldb::DB* db, std::string_view prefix,
                             StateWriteBatch& batch);
 
+// One step of deleting a partition: up to `max_records` records under
+// `prefix` after `cursor` (empty: from the start), whose deletions must be
+// durable before the next step reads the DB again. Moves `cursor` to the
+// last key deleted; true when nothing is left after it. Resuming after the
+// cursor, not from the start, keeps the steps from scanning the tombstones
+// of the earlier ones.
+absl::StatusOr<bool> ClearPartitionFrom(leveldb::DB* db,
+                                        std::string_view prefix,
+                                        size_t max_records, std::string& cursor,
+                                        StateWriteBatch& batch);
+
 }  // namespace sluice::broker
 
 #endif  // SLUICE_BROKER_QUEUE_SNAPSHOT_H_

@@ -87,6 +87,47 @@ TEST(Snapshot, ClearPartitionRemovesOnlyThatPartition) {
   EXPECT_EQ(q.sm().index().size(), 0u);
 }
 
+// Deleting a removed partition in steps: each step deletes at most the
+// given number of records, resumes after the last one, and the partition's
+// neighbours survive.
+TEST(Snapshot, ClearPartitionFromDeletesInStepsAndResumes) {
+  QueueHarness q;
+  for (int i = 0; i < 25; ++i) q.Send("m" + std::to_string(i));
+  ASSERT_TRUE(q.db()->Put(leveldb::WriteOptions(), "other", "v").ok());
+  auto records = [&] {
+    size_t n = 0;
+    std::unique_ptr<leveldb::Iterator> it(
+        q.db()->NewIterator(leveldb::ReadOptions()));
+    const std::string prefix = QueueKeyPrefix(1);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      ++n;
+    }
+    return n;
+  };
+  const size_t total = records();
+  ASSERT_GT(total, 50u);
+  std::string cursor;
+  int steps = 0;
+  while (true) {
+    leveldb::WriteBatch batch;
+    LevelDbWriteBatch writer(&batch);
+    const size_t before = records();
+    absl::StatusOr<bool> done =
+        ClearPartitionFrom(q.db(), QueueKeyPrefix(1), 10, cursor, writer);
+    ASSERT_TRUE(done.ok()) << done.status();
+    ASSERT_TRUE(q.db()->Write(leveldb::WriteOptions(), &batch).ok());
+    EXPECT_LE(before - records(), 10u);
+    ++steps;
+    if (*done) break;
+    ASSERT_LT(steps, 1000);
+  }
+  EXPECT_EQ(records(), 0u);
+  EXPECT_GE(steps, static_cast<int>(total / 10));
+  std::string v;
+  EXPECT_TRUE(q.db()->Get(leveldb::ReadOptions(), "other", &v).ok());
+}
+
 TEST(Digest, ReplicasWithDifferentClocksAgree) {
   QueueHarness a(FifoAttributes(true));
   QueueHarness b(FifoAttributes(true));

@@ -115,6 +115,10 @@ void HostCluster::Start(int id) {
 
 void HostCluster::Stop(int id) { hosts_[id - 1].reset(); }
 
+std::string HostCluster::data_dir(int id) const {
+  return absl::StrCat(root_, "/node", id);
+}
+
 void HostCluster::CreateGroup(raft::GroupId group, int voters) {
   if (voters == 0) voters = static_cast<int>(hosts_.size());
   GroupSpec spec;

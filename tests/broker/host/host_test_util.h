@@ -48,6 +48,8 @@ class HostCluster {
   ~HostCluster();
 
   InProcessNetwork& network() { return network_; }
+  // Node `id`'s LevelDB directory (open it only while the node is stopped).
+  std::string data_dir(int id) const;
   // Node ids are 1..n; host(id) is null while stopped.
   NodeHost* host(int id) { return hosts_[id - 1].get(); }
   WriterGate& gate(int id) { return *gates_[id - 1]; }

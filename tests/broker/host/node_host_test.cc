@@ -3,12 +3,16 @@
 // behind follower, redirects and backpressure.
 #include "broker/host/node_host.h"
 
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "broker/host/host_errors.h"
 #include "broker/host/latch.h"
+#include "broker/queue/keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "leveldb/db.h"
 #include "raft/leveldb/mutex_lock.h"
 #include "tests/broker/host/host_test_util.h"
 
@@ -234,6 +238,43 @@ TEST(NodeHostTest, RemovedGroupIsGoneAndItsIdIsNotReused) {
   GroupSpec spec{kGroup, kQueuePartitionKind, {raft::NodeId(1)}};
   EXPECT_EQ(c.host(1)->CreateGroup(spec).code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+// A removed group with more data than one deletion step is deleted over
+// several loop iterations, completely, and the node serves meanwhile.
+TEST(NodeHostTest, LargeRemovedGroupIsDeletedInSteps) {
+  HostCluster c(1, [](NodeHost::Options& o) { o.destroy_step_records = 40; });
+  c.CreateGroup(kGroup);
+  ASSERT_TRUE(c.WaitForLeader(kGroup).has_value());
+  EXPECT_THAT(SendMany(c, 1, 200, "big-"), SizeIs(200));
+  constexpr raft::GroupId kOther{8};
+  GroupSpec other{kOther, kQueuePartitionKind, {raft::NodeId(1)}};
+  ASSERT_TRUE(c.host(1)->CreateGroup(other).ok());
+  Latch removed;
+  absl::Status removal;
+  c.host(1)->RemoveGroup(kGroup, [&](absl::Status s) {
+    removal = s;
+    removed.Notify();
+  });
+  // Another group keeps working while the steps run.
+  ASSERT_TRUE(c.WaitForLeader(kOther).has_value());
+  auto sent = c.Propose(1, kOther, SendCommand("meanwhile"));
+  EXPECT_TRUE(sent.ok()) << sent.status();
+  removed.Wait();
+  ASSERT_TRUE(removal.ok()) << removal;
+  c.Stop(1);
+  leveldb::DB* raw = nullptr;
+  leveldb::Options options;
+  ASSERT_TRUE(leveldb::DB::Open(options, c.data_dir(1), &raw).ok());
+  std::unique_ptr<leveldb::DB> db(raw);
+  std::unique_ptr<leveldb::Iterator> it(
+      db->NewIterator(leveldb::ReadOptions()));
+  const std::string prefix = QueueKeyPrefix(kGroup.value());
+  it->Seek(prefix);
+  EXPECT_FALSE(it->Valid() && it->key().starts_with(prefix))
+      << "records of the removed group are left";
+  it->Seek(QueueKeyPrefix(kOther.value()));
+  EXPECT_TRUE(it->Valid());  // the other group's data is there
 }
 
 TEST(NodeHostTest, EmptyNodeJoinsThroughAConfChange) {
