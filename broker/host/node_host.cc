@@ -263,7 +263,7 @@ void NodeHost::Deliver(raft::NodeId from, std::vector<Message> messages) {
   Post([this, from, messages = std::move(messages)] {
     if (liveness_.Heard(from)) {
       SLUICE_LOG(INFO) << "node " << from.value() << " is heard from again";
-      WakeGroupsOf(from, /*lost=*/false);
+      WakeGroupsOf(from);
     }
     for (const Message& m : messages) {
       Replica* g = FindActive(raft::GroupId(m.group()));
@@ -391,22 +391,23 @@ void NodeHost::TickPeers(const absl::flat_hash_set<raft::NodeId>& members) {
     SLUICE_LOG(WARNING) << "node " << peer.value() << " silent for "
                         << options_.election_tick
                         << " ticks: waking the groups it is a member of";
-    WakeGroupsOf(peer, /*lost=*/true);
+    WakeGroupsOf(peer);
   }
   for (raft::NodeId peer : result.need_keepalive) {
     options_.transport->Send(peer, {});
   }
 }
 
-void NodeHost::WakeGroupsOf(raft::NodeId peer, bool lost) {
+void NodeHost::WakeGroupsOf(raft::NodeId peer) {
   for (auto& [id, g] : replicas_) {
-    if (!g->started() || g->removing) continue;
+    if (!g->started() || g->removing || !g->core().quiesced()) continue;
     if (!g->core().raft().tracker().progress().contains(peer)) continue;
-    if (lost && !g->is_leader()) {
-      g->raw().LeaderUnreachable(peer);  // wakes it if `peer` leads the group
-    } else {
-      g->raw().Unquiesce();
-    }
+    // Only woken, not hurried into an election: silence can be a busy or
+    // slow peer (all nodes see it at once), so a follower just resumes its
+    // election timer, and the pre-vote it may start wakes the leader if the
+    // leader is alive. A dead connection (kill -9) still elects at once
+    // through ReportUnreachable.
+    g->raw().Unquiesce();
   }
 }
 

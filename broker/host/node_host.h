@@ -196,9 +196,9 @@ class NodeHost final : public TransportHandler {
   // Ends a tick of node liveness: keepalives, and wakes the groups of peers
   // that went silent.
   void TickPeers(const absl::flat_hash_set<raft::NodeId>& members);
-  // Wakes every group `peer` is a member of; `lost`: its node went silent,
-  // so followers it leads campaign soon.
-  void WakeGroupsOf(raft::NodeId peer, bool lost);
+  // Wakes every quiesced group `peer` is a member of (it went silent, or is
+  // heard again).
+  void WakeGroupsOf(raft::NodeId peer);
   void DoPropose(raft::GroupId group, std::string data,
                  std::optional<ConfChange> cc, ProposeCallback done);
   void DoCreateGroup(GroupSpec spec, StatusCallback done);

@@ -211,11 +211,7 @@ void Simulator::TickLiveness(SimNode& node) {
     ++result_.stats.peers_down;
     Trace(absl::StrCat("node ", node.id(), " finds node ", peer.value(),
                        " silent"));
-    if (node.raw()->raft().role() == raft::Role::kLeader) {
-      node.raw()->Unquiesce();
-    } else {
-      node.raw()->LeaderUnreachable(peer);
-    }
+    node.raw()->Unquiesce();  // as NodeHost: woken, not hurried
   }
   for (raft::NodeId peer : r.need_keepalive) {
     if (Node(peer.value()) == nullptr) continue;
