@@ -36,7 +36,7 @@ absl::StatusOr<std::unique_ptr<NodeHost>> NodeHost::Open(Options options) {
 NodeHost::NodeHost(Options options, std::shared_ptr<raft::RaftDb> db)
     : options_(std::move(options)),
       db_(std::move(db)),
-      liveness_(options_.election_tick),
+      liveness_(raft::kSilentElectionTimeouts * options_.election_tick),
       on_leader_change_(std::move(options_.on_leader_change)) {}
 
 NodeHost::~NodeHost() {
@@ -389,7 +389,8 @@ void NodeHost::TickPeers(const absl::flat_hash_set<raft::NodeId>& members) {
   raft::PeerLiveness::TickResult result = liveness_.Tick(members);
   for (raft::NodeId peer : result.went_down) {
     SLUICE_LOG(WARNING) << "node " << peer.value() << " silent for "
-                        << options_.election_tick
+                        << raft::kSilentElectionTimeouts *
+                               options_.election_tick
                         << " ticks: waking the groups it is a member of";
     WakeGroupsOf(peer);
   }

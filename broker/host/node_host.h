@@ -78,7 +78,7 @@ class NodeHost final : public TransportHandler {
     int heartbeat_tick = 1;
     // Idle groups stop ticking and heartbeating (raft/README.md,
     // "Quiescence"); peers are then watched per node instead: one keepalive
-    // per peer per tick, and a peer silent for election_tick ticks wakes the
+    // per peer per tick, and a peer silent for 3 election timeouts wakes the
     // groups it is a member of.
     bool quiesce_idle_groups = true;
     uint64_t seed = 1;  // election jitter; mixed with node and group ids

@@ -18,6 +18,13 @@
 
 namespace sluice::raft {
 
+// How many election timeouts of silence make a peer "down" for hosts that
+// use PeerLiveness. More than one: waking a quiesced follower whose leader
+// is in fact alive but was slow (a stalled loop, a busy machine) can cost a
+// needless election if the followers time out before the leader hears a
+// pre-vote and wakes; a dropped connection is reported at once anyway.
+inline constexpr int kSilentElectionTimeouts = 3;
+
 class PeerLiveness {
  public:
   explicit PeerLiveness(int down_after_ticks)

@@ -64,7 +64,8 @@ absl::Status SimNode::Start(uint64_t seed) {
   SLUICE_CHECK(!up()) << "node " << id_ << " started twice";
   ++epoch_;
   random_ = std::make_unique<Random>(seed);
-  liveness_ = std::make_unique<raft::PeerLiveness>(options_.election_tick);
+  liveness_ = std::make_unique<raft::PeerLiveness>(
+      raft::kSilentElectionTimeouts * options_.election_tick);
   // The state machine is rebuilt from the latest snapshot, then the core
   // hands back every committed entry after it.
   sm_ = SimStateMachine();
