@@ -1,7 +1,7 @@
 // Shared pieces of sluice-bench (bench/README.md): the flags, the message
 // layout, clocks, gRPC channels and status helpers, latency percentiles and
 // the result printer. The layout and the RESULT line follow the peer
-// benchmark (/work/shared/peers/bench_common.h) so numbers line up:
+// benchmark (../shared/peers/bench_common.h) so numbers line up:
 //
 //   body bytes 0..7   uint64 id   = (producer_index << 40) | seq, seq from 1
 //   body bytes 8..15  uint64 t_ns = CLOCK_MONOTONIC send time (the intended

@@ -56,14 +56,15 @@ absl::Status LocalExecutor::CheckBacklog(const PartitionLeaders::Lead& lead,
     const uint64_t stored = stats.visible + stats.in_flight + stats.delayed;
     if (stored + static_cast<uint64_t>(request.entries_size()) >
         (max_messages + partitions - 1) / partitions) {
-      return exceeded("max_backlog_messages", max_messages, stored,
-                      "messages");
+      return exceeded("max_backlog_messages", max_messages, stored, "messages");
     }
   }
   if (max_bytes != 0) {
     uint64_t incoming = 0;
-    for (const v1::SendEntry& e : request.entries()) incoming += e.body().size();
-    if (stats.stored_bytes + incoming > (max_bytes + partitions - 1) / partitions) {
+    for (const v1::SendEntry& e : request.entries())
+      incoming += e.body().size();
+    if (stats.stored_bytes + incoming >
+        (max_bytes + partitions - 1) / partitions) {
       return exceeded("max_backlog_bytes", max_bytes, stats.stored_bytes,
                       "bytes of message bodies");
     }

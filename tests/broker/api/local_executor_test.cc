@@ -41,15 +41,7 @@ class LocalExecutorTest : public ::testing::Test {
     OnLoop([this] { leaders_->OnMetadata(Metadata()); });
     cluster_->CreateGroup(kGroup);
     ASSERT_TRUE(cluster_->WaitForLeader(kGroup).has_value());
-    // Served once the attributes are committed (ticks retry the proposal).
-    ASSERT_TRUE(PollUntil([this] {
-      bool ready = false;
-      OnLoop([&] {
-        leaders_->Tick();
-        ready = leaders_->Find(kGroup).ok();
-      });
-      return ready;
-    }));
+    ASSERT_TRUE(Served());
   }
 
   void TearDown() override {
@@ -80,14 +72,20 @@ class LocalExecutorTest : public ::testing::Test {
   // partition leader has committed them.
   void Reconfigure(const v1::QueueAttributes& given, int64_t updated_micros) {
     OnLoop([&] { leaders_->OnMetadata(Metadata(given, updated_micros)); });
-    ASSERT_TRUE(PollUntil([this] {
+    ASSERT_TRUE(Served());
+  }
+
+  // Whether the partition is served (its attributes committed; ticks retry
+  // the proposal) before PollUntil's deadline.
+  bool Served() {
+    return PollUntil([this] {
       bool ready = false;
       OnLoop([&] {
         leaders_->Tick();
         ready = leaders_->Find(kGroup).ok();
       });
       return ready;
-    }));
+    });
   }
 
   // Runs `fn` on the host's loop thread and waits for it.
