@@ -7,7 +7,6 @@
 #ifndef SLUICE_BROKER_TRANSPORT_HEARTBEAT_COALESCER_H_
 #define SLUICE_BROKER_TRANSPORT_HEARTBEAT_COALESCER_H_
 
-#include <cstddef>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,10 +24,6 @@ class HeartbeatCoalescer {
   bool empty() const {
     return heartbeats_.group_ids_size() == 0 &&
            responses_.group_ids_size() == 0;
-  }
-  size_t size() const {
-    return static_cast<size_t>(heartbeats_.group_ids_size() +
-                               responses_.group_ids_size());
   }
   // Moves everything collected into `request` and starts empty again.
   void MoveInto(sluice::internal::RaftStreamRequest& request);
