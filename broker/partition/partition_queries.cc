@@ -141,6 +141,7 @@ absl::StatusOr<v1::GetQueueStatsResponse> PartitionOps::GetQueueStats(
   counts->set_visible_count(stats.visible);
   counts->set_in_flight_count(stats.in_flight);
   counts->set_delayed_count(stats.delayed);
+  counts->set_backlog_bytes(stats.stored_bytes);
   if (stats.oldest_age.has_value()) {
     *counts->mutable_oldest_message_age() = ToProtoDuration(*stats.oldest_age);
   }

@@ -94,11 +94,15 @@ SendResult QueueStateMachine::SendOne(const internal::SendEntry& entry,
   }
   const int64_t now_log = absl::ToUnixMicros(log_time_);
   std::string dedup_key;
-  if (attributes_.fifo() && !moved) {
+  // FIFO queues always deduplicate (by content without an id); standard
+  // queues when the entry has a dedup id (beyond SQS; the group id is only
+  // a label there, so it does not scope the id).
+  if (!moved && (attributes_.fifo() || !entry.dedup_id().empty())) {
     const std::string dedup_id = entry.dedup_id().empty()
                                      ? Sha256::HexHash(entry.body())
                                      : entry.dedup_id();
-    dedup_key = keys_.Dedup(entry.group_id(), dedup_id);
+    dedup_key =
+        keys_.Dedup(attributes_.fifo() ? entry.group_id() : "", dedup_id);
     if (auto it = dedup_.find(dedup_key); it != dedup_.end()) {
       return {absl::OkStatus(), MessageSeq(it->second.seq), true};
     }

@@ -199,7 +199,10 @@ absl::Status ValidateSendEntry(const internal::SendEntry& entry,
     }
   } else {
     if (!entry.dedup_id().empty()) {
-      return Invalid(f + ".dedup_id", "only FIFO queues take one");
+      if (absl::Status s = ValidateId(f + ".dedup_id", entry.dedup_id());
+          !s.ok()) {
+        return s;
+      }
     }
     if (!entry.group_id().empty()) {
       if (absl::Status s = ValidateId(f + ".group_id", entry.group_id());

@@ -30,6 +30,28 @@ TEST(StandardQueue, ReceiveLeasesForDefaultVisibilityTimeout) {
   EXPECT_EQ(again[0].receive_count, 2u);
 }
 
+// proto: "Standard: optional (beyond SQS)" dedup ids, within dedup_window.
+TEST(StandardQueue, DedupIdSuppressesARepeatWithinTheWindow) {
+  QueueHarness q;
+  SendResult first = q.Send("a", "", "order-17");
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  SendResult again = q.Send("a changed body", "label", "order-17");
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.seq, first.seq);
+  SendResult other = q.Send("b", "", "order-18");
+  EXPECT_FALSE(other.duplicate);
+  EXPECT_NE(other.seq, first.seq);
+  SendResult no_id = q.Send("a");
+  EXPECT_FALSE(no_id.duplicate) << "without an id nothing is deduplicated";
+  EXPECT_EQ(q.Receive(10).size(), 3u);
+  q.Advance(absl::Minutes(6));  // past the default 5-minute window
+  SendResult later = q.Send("a", "", "order-17");
+  EXPECT_FALSE(later.duplicate);
+  EXPECT_EQ(q.Send("x", "", "bad id with spaces").status.code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(StandardQueue, PerReceiveVisibilityTimeoutOverridesDefault) {
   QueueHarness q;
   q.Send("a");
