@@ -214,7 +214,9 @@ void QueuesService::ReceiveFrom(
       partitions.begin() + static_cast<std::ptrdiff_t>(
                                round_robin_.fetch_add(1) % partitions.size()),
       partitions.end());
-  auto part_request = [&queue, &request](uint32_t p, bool wait) {
+  // By value: the long-poll round below runs after this function returned,
+  // when a stream's request (a local of its caller) is gone.
+  auto part_request = [queue, request](uint32_t p, bool wait) {
     ForwardRequest f;
     *f.mutable_target() = PartitionTarget(queue, p);
     v1::ReceiveRequest* r = f.mutable_receive();
