@@ -213,8 +213,10 @@ void QueuesService::StreamItem(const QueueRecord& queue,
     parts.push_back(std::move(f));
   }
   const int total = handles->size();
+  std::vector<std::string> names(handles->begin(), handles->end());
   FanOut(std::move(parts), deadline,
          [split = std::move(split), result = std::move(result), total,
+          names = std::move(names),
           done](std::vector<RequestRouter::Result> results) mutable {
            std::vector<v1::ReceiptResult> ordered(static_cast<size_t>(total));
            size_t r = 0;
@@ -231,6 +233,8 @@ void QueuesService::StreamItem(const QueueRecord& queue,
                  out = part.response->stream_item().receipt_results(
                      static_cast<int>(k));
                }
+               // Named even when its partition could not be reached.
+               out.set_receipt_handle(names[static_cast<size_t>(indexes[k])]);
                if (out.status().code() != 0 && !failed) {
                  failed = true;
                  *result.mutable_status() = out.status();
