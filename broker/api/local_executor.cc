@@ -135,7 +135,8 @@ void LocalExecutor::Execute(const ForwardRequest& request,
            answer](absl::StatusOr<v1::ChangeVisibilityResponse> r) {
             if (r.ok()) leaders_.Notify(group);
             answer(std::move(r));
-          });
+          },
+          {}, request.undo_receive());
     }
     case ForwardRequest::kPeek:
       return Answer<v1::PeekResponse>(std::move(done), [](ForwardResponse& r) {

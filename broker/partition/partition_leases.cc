@@ -101,11 +101,13 @@ void PartitionOps::ProposeReceipts(ReceiptKind kind,
       case ReceiptKind::kDelete:
         *command.mutable_delete_()->add_receipts() = *ref;
         break;
-      case ReceiptKind::kChange: {
+      case ReceiptKind::kChange:
+      case ReceiptKind::kRelease: {
         internal::VisibilityChange* c =
             command.mutable_change_visibility()->add_changes();
         *c->mutable_receipt() = *ref;
         c->set_timeout_micros(absl::ToInt64Microseconds(*items[i].duration));
+        c->set_undo_receive(kind == ReceiptKind::kRelease);
         break;
       }
       case ReceiptKind::kNack: {
@@ -160,7 +162,8 @@ void PartitionOps::Delete(const v1::DeleteRequest& request,
 
 void PartitionOps::ChangeVisibility(const v1::ChangeVisibilityRequest& request,
                                     Done<v1::ChangeVisibilityResponse> done,
-                                    absl::Span<const int> request_indexes) {
+                                    absl::Span<const int> request_indexes,
+                                    bool undo_receive) {
   if (absl::Status s = ValidateBatch(request.entries(), request_indexes);
       !s.ok()) {
     return done(s);
@@ -177,10 +180,15 @@ void PartitionOps::ChangeVisibility(const v1::ChangeVisibilityRequest& request,
         !s.ok()) {
       return done(s);
     }
+    if (undo_receive &&
+        FromProtoDuration(e.visibility_timeout()) != absl::ZeroDuration()) {
+      return done(InvalidField(field, "must be 0 to undo a receive"));
+    }
     items.push_back(
         {e.receipt_handle(), FromProtoDuration(e.visibility_timeout())});
   }
-  ProposeReceipts(ReceiptKind::kChange, items, request_indexes,
+  ProposeReceipts(undo_receive ? ReceiptKind::kRelease : ReceiptKind::kChange,
+                  items, request_indexes,
                   [this, alive = Alive(), request, items,
                    done](absl::StatusOr<std::vector<absl::Status>> results) {
                     if (!results.ok()) return done(results.status());

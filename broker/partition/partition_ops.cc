@@ -253,6 +253,7 @@ void PartitionOps::ReleaseLater(std::vector<internal::ReceiptRef> receipts) {
         command.mutable_change_visibility()->add_changes();
     *c->mutable_receipt() = std::move(ref);
     c->set_timeout_micros(0);
+    c->set_undo_receive(true);  // never delivered
   }
   // Best effort: if it is lost, the leases simply run out.
   proposer_.Propose(std::move(command), [](absl::StatusOr<ApplyResult>) {});

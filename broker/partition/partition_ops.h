@@ -104,9 +104,12 @@ class PartitionOps {
   // INVALID_ARGUMENT, RECEIPT_HANDLE_INVALID.
   void Delete(const v1::DeleteRequest& request, Done<v1::DeleteResponse> done,
               absl::Span<const int> request_indexes = {});
+  // `undo_receive`: the leases never reached a client; every timeout must
+  // be 0 and each message's receive count goes back down.
   void ChangeVisibility(const v1::ChangeVisibilityRequest& request,
                         Done<v1::ChangeVisibilityResponse> done,
-                        absl::Span<const int> request_indexes = {});
+                        absl::Span<const int> request_indexes = {},
+                        bool undo_receive = false);
 
   // StreamReceive items.
   void Ack(const v1::StreamAck& ack, ItemDone done);
@@ -154,7 +157,8 @@ class PartitionOps {
   void Tick();
 
  private:
-  enum class ReceiptKind { kDelete, kChange, kNack };
+  // kRelease: a change to 0 that also undoes the receive.
+  enum class ReceiptKind { kDelete, kChange, kNack, kRelease };
   struct ReceiptItem {
     std::string handle;
     std::optional<absl::Duration> duration;  // change: timeout; nack: delay

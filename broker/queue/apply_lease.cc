@@ -144,6 +144,14 @@ void QueueStateMachine::ApplyChangeVisibility(
                           c.receipt().sequence())));
       continue;
     }
+    if (c.undo_receive() && timeout == absl::ZeroDuration() &&
+        meta->receive_count > 0) {
+      --meta->receive_count;
+      if (meta->receive_count == 0) {
+        batch.Delete(
+            keys_.Message(RecordKind::kFirstReceive, c.receipt().sequence()));
+      }
+    }
     Relet(c.receipt().sequence(), *meta, timeout, batch);
     result.entries.push_back(absl::OkStatus());
   }

@@ -238,7 +238,8 @@ void QueuesService::ReceiveFrom(
   }
   // Several partitions: one short poll of each (in parallel); if all are
   // empty, a long poll of each, answered by the first that finds messages.
-  // Messages a slower partition leases after that are released at once.
+  // Messages a slower partition leases after that are released at once and
+  // their receives undone (Release).
   struct State {
     absl::Mutex mu;
     bool answered = false;

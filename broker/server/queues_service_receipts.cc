@@ -155,6 +155,7 @@ void QueuesService::Release(const QueueRecord& queue, uint32_t partition,
                             std::vector<v1::Message> messages) {
   ForwardRequest f;
   *f.mutable_target() = PartitionTarget(queue, partition);
+  f.set_undo_receive(true);  // these leases never reached a client
   auto* change = f.mutable_change_visibility();
   change->set_queue_name(queue.name());
   int n = 0;

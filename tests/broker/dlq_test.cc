@@ -56,6 +56,48 @@ TEST(DeadLetter, MessageAtMaxReceiveCountIsMovedNotDelivered) {
   EXPECT_EQ(m->meta.moved_from().receive_count(), 2u);
 }
 
+// A lease the node took but never handed to a client (a long poll that was
+// answered elsewhere first) is given back with undo_receive: such receives
+// must not push a message towards the dead-letter queue.
+TEST(DeadLetter, UndoneReceivesDoNotCountTowardsTheDeadLetterQueue) {
+  QueueHarness src(WithRedrive({}, 2));
+  src.Send("job");
+  for (int i = 0; i < 5; ++i) {
+    auto got = src.Receive(1);
+    ASSERT_EQ(got.size(), 1u) << "undone receive " << i;
+    EXPECT_EQ(got[0].receive_count, 1u);
+    internal::Command undo;
+    internal::VisibilityChange* v =
+        undo.mutable_change_visibility()->add_changes();
+    v->mutable_receipt()->set_sequence(got[0].seq.value());
+    v->mutable_receipt()->set_receive_count(got[0].receive_count);
+    v->set_timeout_micros(0);
+    v->set_undo_receive(true);
+    ApplyResult r = src.Apply(undo);
+    ASSERT_EQ(r.entries.size(), 1u);
+    ASSERT_TRUE(r.entries[0].ok()) << r.entries[0];
+  }
+  auto m = src.sm().ReadMessage(MessageSeq(1));
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(m->first_receive.has_value())
+      << "no receive is left, so no first receive time";
+  // Real receives still count: the third one dead-letters the message.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(src.Receive(1).size(), 1u);
+    src.Advance(absl::Seconds(30));
+  }
+  EXPECT_TRUE(src.Receive(1).empty());
+  EXPECT_EQ(src.sm().Outbox(10).size(), 1u);
+  // An undo with a non-zero timeout only changes the lease.
+  QueueHarness other(WithRedrive({}, 5));
+  other.Send("x");
+  auto got = other.Receive(1);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(other.ChangeVisibility(got[0], absl::ZeroDuration()).ok());
+  EXPECT_EQ(other.Receive(1)[0].receive_count, 2u)
+      << "a plain release still counts the receive";
+}
+
 TEST(DeadLetter, MoveIsIdempotentAtTheTarget) {
   QueueHarness src(WithRedrive({}, 1));
   src.Send("a");
