@@ -142,6 +142,13 @@ absl::StatusOr<v1::GetQueueStatsResponse> PartitionOps::GetQueueStats(
   counts->set_in_flight_count(stats.in_flight);
   counts->set_delayed_count(stats.delayed);
   counts->set_backlog_bytes(stats.stored_bytes);
+  const internal::StoredCounters& totals = queue_.counters();
+  counts->set_sent_count(totals.sent_total());
+  counts->set_received_count(totals.received_total());
+  counts->set_deleted_count(totals.deleted_total());
+  counts->set_dead_lettered_count(totals.dead_lettered_total());
+  counts->set_expired_count(totals.expired_total());
+  counts->set_purged_count(totals.purged_total());
   if (stats.oldest_age.has_value()) {
     *counts->mutable_oldest_message_age() = ToProtoDuration(*stats.oldest_age);
   }

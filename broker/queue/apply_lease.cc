@@ -53,6 +53,7 @@ void QueueStateMachine::ApplyGrant(const internal::GrantLeases& grant,
                 first.SerializeAsString());
     }
     meta.receive_count = meta.receive_count + 1;
+    counters_.set_received_total(counters_.received_total() + 1);
     meta.state = static_cast<uint32_t>(MsgState::kLeased);
     meta.due = 0;
     meta.reserved = 0;
@@ -101,7 +102,10 @@ void QueueStateMachine::ApplyDelete(const internal::Delete& del,
       continue;
     }
     absl::StatusOr<Meta> meta = CheckReceipt(receipt);
-    if (meta.ok()) DeleteMessage(receipt.sequence(), batch);
+    if (meta.ok()) {
+      DeleteMessage(receipt.sequence(), batch);
+      counters_.set_deleted_total(counters_.deleted_total() + 1);
+    }
     result.entries.push_back(meta.status());
   }
 }
@@ -147,6 +151,9 @@ void QueueStateMachine::ApplyChangeVisibility(
     if (c.undo_receive() && timeout == absl::ZeroDuration() &&
         meta->receive_count > 0) {
       --meta->receive_count;
+      if (counters_.received_total() > 0) {
+        counters_.set_received_total(counters_.received_total() - 1);
+      }
       if (meta->receive_count == 0) {
         batch.Delete(
             keys_.Message(RecordKind::kFirstReceive, c.receipt().sequence()));

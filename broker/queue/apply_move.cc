@@ -64,6 +64,7 @@ void QueueStateMachine::ApplyMoveToDeadLetter(
     if (s.ok()) {
       ToOutbox(m.sequence(), *meta,
                attributes_.redrive_policy().dead_letter_target(), batch);
+      counters_.set_dead_lettered_total(counters_.dead_lettered_total() + 1);
     }
     result.entries.push_back(s);
   }
@@ -154,6 +155,7 @@ void QueueStateMachine::ApplyPurge(const internal::Purge& purge,
     doomed.push_back(seq);
   }
   for (uint64_t seq : doomed) DeleteMessage(seq, batch);
+  counters_.set_purged_total(counters_.purged_total() + doomed.size());
   result.purge_below = MessageSeq(below);
   result.removed = doomed.size();
 }
@@ -180,6 +182,7 @@ void QueueStateMachine::ApplyExpireRetention(
     result.more = true;
   }
   for (uint64_t seq : expired) DeleteMessage(seq, batch);
+  counters_.set_expired_total(counters_.expired_total() + expired.size());
   result.removed = expired.size();
   // Producers idle for longer than the retention period are forgotten.
   const int64_t cutoff_us = absl::ToUnixMicros(cutoff);

@@ -110,6 +110,7 @@ SendResult QueueStateMachine::SendOne(const internal::SendEntry& entry,
 
   const uint64_t seq = std::max<uint64_t>(counters_.next_sequence(), 1);
   counters_.set_next_sequence(seq + 1);
+  counters_.set_sent_total(counters_.sent_total() + 1);
   const absl::Duration delay =
       absl::Microseconds(entry.has_delay_micros() ? entry.delay_micros()
                                                   : attributes_.delay_micros());

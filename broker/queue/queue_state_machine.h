@@ -174,6 +174,8 @@ class QueueStateMachine {
   RedriveProgress Redrive() const;
   const internal::QueueAttributes& attributes() const { return attributes_; }
   uint64_t last_applied_index() const { return counters_.last_applied_index(); }
+  // Sequence counters and the message totals (sent, received, ...).
+  const internal::StoredCounters& counters() const { return counters_; }
   PartitionId partition() const { return options_.partition; }
 
   // A hash of the whole replicated state (records in LevelDB and the

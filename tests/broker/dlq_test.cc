@@ -88,6 +88,9 @@ TEST(DeadLetter, UndoneReceivesDoNotCountTowardsTheDeadLetterQueue) {
   }
   EXPECT_TRUE(src.Receive(1).empty());
   EXPECT_EQ(src.sm().Outbox(10).size(), 1u);
+  EXPECT_EQ(src.sm().counters().received_total(), 2u)
+      << "undone receives are not counted";
+  EXPECT_EQ(src.sm().counters().dead_lettered_total(), 1u);
   // An undo with a non-zero timeout only changes the lease.
   QueueHarness other(WithRedrive({}, 5));
   other.Send("x");

@@ -264,6 +264,36 @@ TEST(StandardQueue, PurgeDeletesEverything) {
   EXPECT_EQ(q.Send("after").seq, MessageSeq(11)) << "sequences never reused";
 }
 
+// GetQueueStats' totals come from replicated counters: the same on every
+// replica, kept across restarts.
+TEST(StandardQueue, CountersTotalWhatHappened) {
+  QueueHarness q;
+  for (int i = 0; i < 5; ++i)
+    q.Send("m" + std::to_string(i), "", "d" + std::to_string(i));
+  EXPECT_TRUE(q.Send("again", "", "d0").duplicate);
+  auto got = q.Receive(2);
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_TRUE(q.Delete(got[0]).ok());
+  ASSERT_TRUE(q.Delete(got[0]).ok()) << "a repeated delete is not counted";
+  q.Advance(absl::Seconds(30));  // got[1] comes back and is received again
+  ASSERT_EQ(q.Receive(1).size(), 1u);
+  internal::Command purge;
+  purge.mutable_purge()->set_max_messages(1);
+  q.Apply(purge);
+  q.Advance(absl::Hours(24 * 4 + 1));  // past the 4-day retention
+  internal::Command expire;
+  expire.mutable_expire_retention();
+  q.Apply(expire);
+  q.Reopen();
+  const internal::StoredCounters& c = q.sm().counters();
+  EXPECT_EQ(c.sent_total(), 5u);
+  EXPECT_EQ(c.received_total(), 3u);
+  EXPECT_EQ(c.deleted_total(), 1u);
+  EXPECT_EQ(c.purged_total(), 1u);
+  EXPECT_EQ(c.expired_total(), 3u);
+  EXPECT_EQ(c.dead_lettered_total(), 0u);
+}
+
 TEST(StandardQueue, PurgeInChunksSparesLaterMessages) {
   QueueHarness q;
   for (int i = 0; i < 10; ++i) q.Send("old");

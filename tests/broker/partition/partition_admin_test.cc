@@ -83,6 +83,8 @@ TEST(PartitionAdminTest, StatsWithFifoGroups) {
   EXPECT_EQ(stats->counts().visible_count(), 5u);
   EXPECT_EQ(stats->counts().in_flight_count(), 1u);
   EXPECT_EQ(stats->counts().backlog_bytes(), 12u) << "six 2-byte bodies";
+  EXPECT_EQ(stats->counts().sent_count(), 6u);
+  EXPECT_EQ(stats->counts().received_count(), 1u);
   EXPECT_EQ(FromProtoDuration(stats->counts().oldest_message_age()),
             absl::Seconds(5));
   EXPECT_EQ(stats->group_count(), 3u);
