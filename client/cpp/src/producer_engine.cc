@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/cpp/src/rpc_status.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -78,6 +79,9 @@ ProducerEngine::~ProducerEngine() {
     wake_ = true;
   }
   thread_.join();
+  while (callbacks_active_.load(std::memory_order_acquire) != 0) {
+    absl::SleepFor(absl::Microseconds(100));
+  }
 }
 
 absl::StatusOr<uint32_t> ProducerEngine::PartitionFor(
@@ -265,6 +269,7 @@ void ProducerEngine::Start(Issue issue) {
     }
     if (issue.address.empty()) issue.address = connection_->AnyAddress();
   }
+  callbacks_active_.fetch_add(1, std::memory_order_relaxed);
   auto* call = new Call;
   call->lane = issue.lane;
   call->address = issue.address;
@@ -282,7 +287,6 @@ void ProducerEngine::OnDone(Call* call, const grpc::Status& grpc_status) {
   Completions completions;
   {
     absl::MutexLock lock(&mu_);
-    --calls_in_flight_;
     SendLane& lane = lanes_[call->lane];
     if (status.ok()) {
       // A forwarded answer names the leader; else the node we asked leads.
@@ -297,10 +301,18 @@ void ProducerEngine::OnDone(Call* call, const grpc::Status& grpc_status) {
       }
       completions = lane.OnRpcError(status, connection_->clock().Now());
     }
-    wake_ = true;
   }
   delete call;
   Finish(completions);
+  // Once no call is in flight the engine may stop, and the completions
+  // above still use it; the destructor also waits for this callback to
+  // have let go of the mutex (callbacks_active_, the very last access).
+  {
+    absl::MutexLock lock(&mu_);
+    --calls_in_flight_;
+    wake_ = true;
+  }
+  callbacks_active_.fetch_sub(1, std::memory_order_release);
 }
 
 }  // namespace sluice::client::internal

@@ -5,6 +5,7 @@
 #ifndef SLUICE_CLIENT_CPP_SRC_PRODUCER_ENGINE_H_
 #define SLUICE_CLIENT_CPP_SRC_PRODUCER_ENGINE_H_
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -67,6 +68,8 @@ class ProducerEngine final : public Producer {
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Stats stats_ ABSL_GUARDED_BY(mu_);
+  // gRPC callbacks not yet returned; the destructor waits for 0.
+  std::atomic<int> callbacks_active_{0};
   std::thread thread_;
 };
 
