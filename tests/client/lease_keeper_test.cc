@@ -1,6 +1,8 @@
-// LeaseKeeper: when leases are extended, re-asked, and given up.
+// LeaseKeeper: when leases are extended, re-asked, and given up; and the
+// consumer's nack backoff.
 #include "client/cpp/src/lease_keeper.h"
 
+#include "client/cpp/src/consumer_impl.h"
 #include "gtest/gtest.h"
 
 namespace sluice::client::internal {
@@ -61,6 +63,24 @@ TEST(LeaseKeeperTest, ALateAnswerNeverShortensTheLease) {
   keeper.Track("h", kT0 + absl::Seconds(10));
   keeper.Extended("h", kT0);  // asked before the latest delivery
   EXPECT_EQ(keeper.Deadline("h"), kT0 + absl::Seconds(40));
+}
+
+}  // namespace
+}  // namespace sluice::client::internal
+
+namespace sluice::client::internal {
+namespace {
+
+TEST(NackDelayTest, DoublesWithTheReceiveCountUpToTheMax) {
+  ConsumerOptions options;
+  options.nack_initial_backoff = absl::Seconds(1);
+  options.nack_max_backoff = absl::Seconds(10);
+  EXPECT_EQ(NackDelay(options, 0), absl::Seconds(1));
+  EXPECT_EQ(NackDelay(options, 1), absl::Seconds(1));
+  EXPECT_EQ(NackDelay(options, 2), absl::Seconds(2));
+  EXPECT_EQ(NackDelay(options, 4), absl::Seconds(8));
+  EXPECT_EQ(NackDelay(options, 5), absl::Seconds(10));
+  EXPECT_EQ(NackDelay(options, 4000000000u), absl::Seconds(10));
 }
 
 }  // namespace
