@@ -125,6 +125,7 @@ absl::Status Set(absl::string_view name, absl::string_view value,
   if (name == "rpc-timeout-ms") {
     return ParseInt(name, value, 1, 600000, &f.rpc_timeout_ms);
   }
+  if (name == "linger-ms") return ParseInt(name, value, 0, 10000, &f.linger_ms);
   if (name == "json") return ParseBool(name, value, &f.json);
   if (name == "keep") return ParseBool(name, value, &f.keep);
   return absl::InvalidArgumentError(
@@ -133,13 +134,17 @@ absl::Status Set(absl::string_view name, absl::string_view value,
 
 // Scenario defaults, as the peers' run.sh uses them.
 absl::Status ResolveDefaults(BenchFlags& f) {
-  const bool send = f.scenario == "send", drain = f.scenario == "drain",
+  const bool client_send = f.scenario == "client-send",
+             client_drain = f.scenario == "client-drain";
+  const bool send = f.scenario == "send" || client_send,
+             drain = f.scenario == "drain" || client_drain,
              latency = f.scenario == "latency",
              failover = f.scenario == "failover", idle = f.scenario == "idle";
   if (!send && !drain && !latency && !failover && !idle) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown scenario '", f.scenario,
-        "' (want send, drain, latency, failover or idle; see --help)"));
+        "' (want send, drain, latency, failover, idle, client-send or "
+        "client-drain; see --help)"));
   }
   if (f.batch == 0) f.batch = send ? 1 : failover ? 100 : 64;
   if (f.seconds == 0) f.seconds = latency || idle ? 20 : failover ? 30 : 15;
@@ -230,6 +235,12 @@ partition leaders, and deletes the queue at the end unless --keep):
             DIR/node-<id>.pid) at --restart-at=20, stops producing at
             --seconds=30, drains at --drain-at=40 (until --idle=5 s without
             messages) and checks every acknowledged id.
+  client-send   as send, through the C++ client library: --producers threads
+            each keep --window messages outstanding on one batching Producer
+            (--linger-ms=1), for --seconds=15.
+  client-drain  preload --n through the Producer, then one streaming Consumer
+            with --consumers handler threads (credit --batch x --consumers)
+            acks them all. Throughput = n / time.
   idle      needs --cluster-dir. Creates --queues=50 queues of --partitions
             partitions, waits --idle=5 s, then measures the CPU time of every
             node over --seconds=20 with no traffic (what idle partitions cost;

@@ -62,6 +62,7 @@ struct BenchFlags {
   std::string cluster_dir;
   double timeout = 120;    // hard bound on the whole run, seconds
   int rpc_timeout_ms = 0;  // 0: 2000 for failover, 10000 otherwise
+  int linger_ms = 1;       // client-send, client-drain: Producer linger
   bool json = false;
   bool keep = false;
 };

@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
   } else if (flags->scenario == "idle") {
     status = RunIdle(*flags);
   }
+#ifdef SLUICE_BENCH_CLIENT  // built with client/
+  if (flags->scenario == "client-send") status = RunClientSend(*flags);
+  if (flags->scenario == "client-drain") status = RunClientDrain(*flags);
+#endif
   Watchdog::Get().Stop();
   return status;
 }

@@ -21,6 +21,8 @@ int RunDrain(const BenchFlags& flags);
 int RunLatency(const BenchFlags& flags);
 int RunFailover(const BenchFlags& flags);
 int RunIdle(const BenchFlags& flags);
+int RunClientSend(const BenchFlags& flags);  // sluice_bench_client.cc
+int RunClientDrain(const BenchFlags& flags);
 
 }  // namespace sluice::bench
 
