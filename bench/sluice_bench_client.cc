@@ -77,6 +77,7 @@ void Produce(client::Producer& producer, const BenchFlags& flags,
 client::ProducerOptions ProducerOptionsFrom(const BenchFlags& flags) {
   client::ProducerOptions options;
   options.linger = absl::Milliseconds(flags.linger_ms);
+  options.requests_per_partition = flags.requests_per_partition;
   return options;
 }
 
@@ -112,6 +113,7 @@ int RunClientSend(const BenchFlags& flags) {
   r.Int("P", flags.producers)
       .Int("window", flags.window)
       .Int("linger_ms", flags.linger_ms)
+      .Int("requests_per_partition", flags.requests_per_partition)
       .Num("secs", flags.seconds, 0)
       .Int("size", flags.size)
       .Int("partitions", flags.partitions)

@@ -126,6 +126,9 @@ absl::Status Set(absl::string_view name, absl::string_view value,
     return ParseInt(name, value, 1, 600000, &f.rpc_timeout_ms);
   }
   if (name == "linger-ms") return ParseInt(name, value, 0, 10000, &f.linger_ms);
+  if (name == "requests-per-partition") {
+    return ParseInt(name, value, 1, 16, &f.requests_per_partition);
+  }
   if (name == "json") return ParseBool(name, value, &f.json);
   if (name == "keep") return ParseBool(name, value, &f.keep);
   return absl::InvalidArgumentError(
@@ -237,7 +240,7 @@ partition leaders, and deletes the queue at the end unless --keep):
             messages) and checks every acknowledged id.
   client-send   as send, through the C++ client library: --producers threads
             each keep --window messages outstanding on one batching Producer
-            (--linger-ms=1), for --seconds=15.
+            (--linger-ms=1, --requests-per-partition=1), for --seconds=15.
   client-drain  preload --n through the Producer, then one streaming Consumer
             with --consumers handler threads (credit --batch x --consumers)
             acks them all. Throughput = n / time.

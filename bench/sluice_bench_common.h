@@ -60,9 +60,10 @@ struct BenchFlags {
   // this long before measuring.
   double idle = 5;
   std::string cluster_dir;
-  double timeout = 120;    // hard bound on the whole run, seconds
-  int rpc_timeout_ms = 0;  // 0: 2000 for failover, 10000 otherwise
-  int linger_ms = 1;       // client-send, client-drain: Producer linger
+  double timeout = 120;            // hard bound on the whole run, seconds
+  int rpc_timeout_ms = 0;          // 0: 2000 for failover, 10000 otherwise
+  int linger_ms = 1;               // client-send, client-drain: Producer linger
+  int requests_per_partition = 1;  // client-send: Producer option
   bool json = false;
   bool keep = false;
 };

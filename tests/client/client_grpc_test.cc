@@ -2,7 +2,9 @@
 // straight to partition leaders, follows leader hints, retries unknown
 // outcomes without duplicating, and gives up at its deadline.
 #include <future>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -126,11 +128,12 @@ TEST_F(ClientGrpcTest, UnknownQueueIsNotFound) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(ClientGrpcTest, ProducerBatchesPerPartitionAndKeepsOrder) {
+TEST_F(ClientGrpcTest, ProducerBatchesAndSpreadsOverPartitions) {
   RouteBoth({a_.address(), b_.address()});
   std::shared_ptr<Client> client = Connect({a_.address()});
   ProducerOptions options;
   options.linger = absl::Milliseconds(20);
+  options.requests_per_partition = 3;
   absl::StatusOr<std::unique_ptr<Producer>> producer =
       client->NewProducer("q", options);
   ASSERT_TRUE(producer.ok()) << producer.status();
@@ -141,22 +144,20 @@ TEST_F(ClientGrpcTest, ProducerBatchesPerPartitionAndKeepsOrder) {
   }
   ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
   std::vector<int> per_partition(2, 0);
-  std::vector<uint64_t> last_seq(2, 0);
   for (auto& f : futures) {
     absl::StatusOr<SendReceipt> r = f.get();
     ASSERT_TRUE(r.ok()) << r.status();
     ++per_partition[r->partition];
-    EXPECT_GT(r->sequence_number, last_seq[r->partition])
-        << "a partition's messages are enqueued in the order they were sent";
-    last_seq[r->partition] = r->sequence_number;
   }
   EXPECT_GT(per_partition[0], 100) << "messages without a key are spread";
   EXPECT_GT(per_partition[1], 100);
   EXPECT_EQ(partitions_->bodies().size(), 450u);
   size_t requests = 0;
+  std::set<std::string> producer_ids;
   for (const FakeQueuesServer* s : {&a_, &b_}) {
     for (const v1::SendRequest& r : s->sends()) {
       ++requests;
+      producer_ids.insert(r.producer_id());
       EXPECT_LE(r.entries_size(), 100);
       for (const v1::SendEntry& e : r.entries()) {
         EXPECT_EQ(s == &a_ ? 0u : 1u, e.partition())
@@ -164,9 +165,46 @@ TEST_F(ClientGrpcTest, ProducerBatchesPerPartitionAndKeepsOrder) {
       }
     }
   }
-  EXPECT_LE(requests, 20u) << "batched, not one request per message";
+  EXPECT_LE(requests, 40u) << "batched, not one request per message";
+  EXPECT_GT(producer_ids.size(), 2u)
+      << "several requests per partition, each its own producer id";
   EXPECT_EQ((*producer)->stats().messages, 450u);
   EXPECT_EQ((*producer)->stats().requests, requests);
+}
+
+// Several requests per partition may be in flight, but a FIFO group always
+// uses the same one: its messages are enqueued in the order they were sent.
+TEST_F(ClientGrpcTest, ProducerKeepsEachFifoGroupInOrder) {
+  a_.set_route(Route("q.fifo", {a_.address(), a_.address()}, true));
+  std::shared_ptr<Client> client = Connect({a_.address()});
+  ProducerOptions options;
+  options.linger = absl::ZeroDuration();
+  options.max_batch_messages = 7;  // many small requests
+  options.requests_per_partition = 4;
+  absl::StatusOr<std::unique_ptr<Producer>> producer =
+      client->NewProducer("q.fifo", options);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  for (int i = 0; i < 600; ++i) {
+    OutgoingMessage m =
+        OutgoingMessage::Body(absl::StrCat("g", i % 12, "/", i));
+    m.group_id = absl::StrCat("g", i % 12);
+    m.dedup_id = absl::StrCat("d", i);
+    (*producer)->Send(std::move(m), [](absl::StatusOr<SendReceipt>) {});
+  }
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+  std::map<std::string, int> last;
+  const std::vector<std::string> bodies = partitions_->bodies();
+  ASSERT_EQ(bodies.size(), 600u);
+  for (const std::string& body : bodies) {
+    const size_t slash = body.find('/');
+    const std::string group = body.substr(0, slash);
+    const int k = std::stoi(body.substr(slash + 1));
+    auto it = last.find(group);
+    if (it != last.end()) {
+      EXPECT_LT(it->second, k) << group;
+    }
+    last[group] = k;
+  }
 }
 
 TEST_F(ClientGrpcTest, FifoMessagesNeedAGroupAndGoToTheGroupsPartition) {

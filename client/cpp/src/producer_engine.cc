@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/xxh64.h"
 #include "client/cpp/src/rpc_status.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -44,6 +45,7 @@ v1::SendEntry EntryOf(OutgoingMessage& m) {
 
 struct ProducerEngine::Call {
   size_t lane = 0;
+  uint32_t partition = 0;
   std::string address;
   grpc::ClientContext context;
   v1::SendRequest request;
@@ -64,10 +66,17 @@ ProducerEngine::ProducerEngine(std::shared_ptr<Connection> connection,
           ? "sluice"
           : connection_->options().producer_name.substr(0, 32),
       "-", absl::Hex(connection_->NextRandomSeed(), absl::kZeroPad16));
+  lanes_per_partition_ =
+      static_cast<uint32_t>(std::clamp(options_.requests_per_partition, 1, 16));
   absl::MutexLock lock(&mu_);
+  // Lane i serves partition i / lanes_per_partition_, under its own
+  // producer id (each id may have only one request in flight).
   for (uint32_t p = 0; p < route_.partitions; ++p) {
-    lanes_.emplace_back(p, base, connection_->options().retry,
-                        connection_->NextRandomSeed());
+    for (uint32_t k = 0; k < lanes_per_partition_; ++k) {
+      lanes_.emplace_back(
+          p, lanes_per_partition_ == 1 ? base : absl::StrCat(base, "-", k),
+          connection_->options().retry, connection_->NextRandomSeed());
+    }
   }
   thread_ = std::thread([this] { Run(); });
 }
@@ -100,15 +109,21 @@ absl::StatusOr<uint32_t> ProducerEngine::PartitionFor(
         "body: ", MessageBytes(m), " bytes with attributes; the queue allows ",
         route_.max_message_size));
   }
-  if (std::optional<uint32_t> p = RoutedPartition(
-          route_.fifo, m.group_id, m.dedup_id, route_.partitions)) {
-    return *p;
+  const uint32_t per = lanes_per_partition_;
+  std::optional<uint32_t> p =
+      RoutedPartition(route_.fifo, m.group_id, m.dedup_id, route_.partitions);
+  if (p.has_value() && route_.fifo) {
+    // A group always takes the same lane, so its messages stay in order.
+    return *p * per + static_cast<uint32_t>(Xxh64(m.group_id, 1) % per);
   }
-  // No routing key: spread, preferring the partition with least waiting.
-  uint32_t best = spread_++ % route_.partitions;
-  for (uint32_t k = 0; k < route_.partitions; ++k) {
-    const uint32_t p = (best + k) % route_.partitions;
-    if (lanes_[p].waiting() < lanes_[best].waiting()) best = p;
+  // Otherwise any lane of the partition (or of any partition, without a
+  // routing key): the one with the least waiting, from a rotating start.
+  const uint32_t first = p.has_value() ? *p * per : 0;
+  const uint32_t count = p.has_value() ? per : route_.partitions * per;
+  uint32_t best = first + spread_++ % count;
+  for (uint32_t k = 0; k < count; ++k) {
+    const uint32_t lane = first + (best - first + k) % count;
+    if (lanes_[lane].waiting() < lanes_[best].waiting()) best = lane;
   }
   return best;
 }
@@ -216,10 +231,10 @@ void ProducerEngine::Collect(std::vector<Issue>& issues,
       // A resend without a leader hint looks the leader up again: the one
       // we knew may be gone.
       if (address.empty() && lane.resends() == resends && route.has_value() &&
-          i < route->leaders.size()) {
-        address = route->leaders[i];
+          lane.partition() < route->leaders.size()) {
+        address = route->leaders[lane.partition()];
       }
-      issues.push_back({i, *std::move(request), address});
+      issues.push_back({i, lane.partition(), *std::move(request), address});
       ++calls_in_flight_;
       ++stats_.requests;
     }
@@ -259,7 +274,7 @@ void ProducerEngine::Run() {
 }
 
 void ProducerEngine::Start(Issue issue) {
-  const uint32_t partition = static_cast<uint32_t>(issue.lane);
+  const uint32_t partition = issue.partition;
   if (issue.address.empty()) {
     absl::StatusOr<QueueRoute> route =
         connection_->Route(route_.name, /*refresh=*/true,
@@ -272,6 +287,7 @@ void ProducerEngine::Start(Issue issue) {
   callbacks_active_.fetch_add(1, std::memory_order_relaxed);
   auto* call = new Call;
   call->lane = issue.lane;
+  call->partition = issue.partition;
   call->address = issue.address;
   call->request = std::move(issue.request);
   connection_->SetAttemptDeadline(call->context, absl::InfiniteFuture());
@@ -283,7 +299,7 @@ void ProducerEngine::Start(Issue issue) {
 
 void ProducerEngine::OnDone(Call* call, const grpc::Status& grpc_status) {
   const absl::Status status = FromGrpc(grpc_status, &call->context);
-  const uint32_t partition = static_cast<uint32_t>(call->lane);
+  const uint32_t partition = call->partition;
   Completions completions;
   {
     absl::MutexLock lock(&mu_);

@@ -36,6 +36,7 @@ class ProducerEngine final : public Producer {
   struct Call;
   struct Issue {
     size_t lane;
+    uint32_t partition;
     v1::SendRequest request;
     std::string address;  // empty: look the leader up first
   };
@@ -48,7 +49,8 @@ class ProducerEngine final : public Producer {
   void OnDone(Call* call, const grpc::Status& status);
   // Runs completions; called without mu_.
   static void Finish(Completions& completions);
-  // Picks the lane of a message, or an error if it cannot be sent.
+  // Picks the lane of a message (lanes_ index), or an error if it cannot be
+  // sent.
   absl::StatusOr<uint32_t> PartitionFor(const OutgoingMessage& message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -56,6 +58,7 @@ class ProducerEngine final : public Producer {
   const QueueRoute route_;
   const ProducerOptions options_;
   BatchLimits limits_;
+  uint32_t lanes_per_partition_ = 1;
 
   mutable absl::Mutex mu_;
   std::vector<SendLane> lanes_ ABSL_GUARDED_BY(mu_);

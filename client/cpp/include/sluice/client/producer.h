@@ -9,9 +9,10 @@
 //
 // Messages are routed to their partition (FIFO: by group id; standard: by
 // dedup id, else spread round-robin) and sent straight to the partition's
-// leader, in batches: one request per partition at a time carries every
-// message that came due meanwhile (up to max_batch_messages /
-// max_batch_bytes); a partial batch waits up to `linger` for company.
+// leader, in batches: each of up to requests_per_partition requests per
+// partition carries the messages that came due meanwhile (up to
+// max_batch_messages / max_batch_bytes); a partial batch waits up to
+// `linger` for company.
 //
 // Every send is idempotent: the producer numbers each partition's messages
 // under its own producer id and resends a request whose outcome is unknown
@@ -50,6 +51,13 @@ struct ProducerOptions {
   // Send() blocks while this many body bytes are queued or unconfirmed
   // (until the message's deadline).
   size_t max_bytes_in_flight = 64 << 20;
+  // Requests in flight per partition (1-16). Each is its own idempotent
+  // producer (one id, one request at a time); a FIFO group always uses the
+  // same one, so its messages keep their order; a standard queue's messages
+  // are then enqueued in best-effort order. More overlaps round trips on a
+  // slow network but makes smaller batches: on one 2-core machine 1 was
+  // best (bench/README.md, client-send).
+  int requests_per_partition = 1;
   // Deadline of each message, retries included; 0: the client's
   // default_timeout.
   absl::Duration send_timeout = absl::ZeroDuration();
