@@ -81,23 +81,37 @@ client::ProducerOptions ProducerOptionsFrom(const BenchFlags& flags) {
   return options;
 }
 
+// Creates the scenario's queue, a client and a producer on it.
+struct Setup {
+  explicit Setup(const BenchFlags& flags)
+      : admin(flags.addresses), queue(flags, admin) {}
+  absl::Status Start(const BenchFlags& flags) {
+    if (absl::Status s = queue.Create(); !s.ok()) return s;
+    absl::StatusOr<std::shared_ptr<client::Client>> c = Connect(flags);
+    if (!c.ok()) return c.status();
+    client = *c;
+    absl::StatusOr<std::unique_ptr<client::Producer>> p =
+        client->NewProducer(queue.name(), ProducerOptionsFrom(flags));
+    if (!p.ok()) return p.status();
+    producer = *std::move(p);
+    return absl::OkStatus();
+  }
+  QueueAdmin admin;
+  ScopedQueue queue;
+  std::shared_ptr<client::Client> client;
+  std::unique_ptr<client::Producer> producer;
+};
+
 }  // namespace
 
 int RunClientSend(const BenchFlags& flags) {
-  QueueAdmin admin(flags.addresses);
-  ScopedQueue queue(flags, admin);
-  if (absl::Status s = queue.Create(); !s.ok()) {
+  Setup setup(flags);
+  if (absl::Status s = setup.Start(flags); !s.ok()) {
     Log(absl::StrCat("setup failed: ", s.ToString()));
     return kExitSetup;
   }
-  absl::StatusOr<std::shared_ptr<client::Client>> client = Connect(flags);
-  if (!client.ok()) return kExitSetup;
-  absl::StatusOr<std::unique_ptr<client::Producer>> producer =
-      (*client)->NewProducer(queue.name(), ProducerOptionsFrom(flags));
-  if (!producer.ok()) {
-    Log(absl::StrCat("producer: ", producer.status().ToString()));
-    return kExitSetup;
-  }
+  const ScopedQueue& queue = setup.queue;
+  client::Producer* producer = setup.producer.get();
   Log(absl::StrFormat(
       "client-send: %d threads x %d outstanding on one Producer (linger %d "
       "ms), %d B, %.0f s",
@@ -105,9 +119,9 @@ int RunClientSend(const BenchFlags& flags) {
       flags.seconds));
   SendCounts counts;
   const int64_t start_ns = NowNs();
-  Produce(**producer, flags, start_ns + SecondsToNs(flags.seconds), 0, counts);
+  Produce(*producer, flags, start_ns + SecondsToNs(flags.seconds), 0, counts);
   const double elapsed = NsToSeconds(NowNs() - start_ns);
-  const client::Producer::Stats stats = (*producer)->stats();
+  const client::Producer::Stats stats = producer->stats();
   const double rate = static_cast<double>(counts.acked) / elapsed;
   Result r("client_send");
   r.Int("P", flags.producers)
@@ -143,23 +157,20 @@ int RunClientSend(const BenchFlags& flags) {
 }
 
 int RunClientDrain(const BenchFlags& flags) {
-  QueueAdmin admin(flags.addresses);
-  ScopedQueue queue(flags, admin);
-  if (absl::Status s = queue.Create(); !s.ok()) {
+  Setup setup(flags);
+  if (absl::Status s = setup.Start(flags); !s.ok()) {
     Log(absl::StrCat("setup failed: ", s.ToString()));
     return kExitSetup;
   }
-  absl::StatusOr<std::shared_ptr<client::Client>> client = Connect(flags);
-  if (!client.ok()) return kExitSetup;
+  const ScopedQueue& queue = setup.queue;
+  std::shared_ptr<client::Client> client = setup.client;
   {
-    absl::StatusOr<std::unique_ptr<client::Producer>> producer =
-        (*client)->NewProducer(queue.name(), ProducerOptionsFrom(flags));
-    if (!producer.ok()) return kExitSetup;
+    client::Producer* producer = setup.producer.get();
     Log(absl::StrFormat("preloading %d messages through the Producer",
                         flags.n));
     SendCounts counts;
     const int64_t start = NowNs();
-    Produce(**producer, flags, Watchdog::Get().SoftDeadlineNs(), flags.n,
+    Produce(*producer, flags, Watchdog::Get().SoftDeadlineNs(), flags.n,
             counts);
     Log(absl::StrFormat("preload: acked %d failed %d in %.2f s", counts.acked,
                         counts.failed, NsToSeconds(NowNs() - start)));
@@ -171,7 +182,7 @@ int RunClientDrain(const BenchFlags& flags) {
   options.max_outstanding_messages = flags.batch * flags.consumers;
   const int64_t start_ns = NowNs();
   absl::StatusOr<std::unique_ptr<client::Consumer>> consumer =
-      (*client)->NewConsumer(queue.name(), options, [&](const v1::Message&) {
+      client->NewConsumer(queue.name(), options, [&](const v1::Message&) {
         handled.fetch_add(1);
         return absl::OkStatus();
       });

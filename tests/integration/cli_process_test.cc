@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/sluiced_process.h"
+#include "tests/integration/test_root.h"
 
 namespace sluice::testing {
 namespace {
@@ -28,9 +29,7 @@ int Count(const std::string& text, const std::string& what) {
 class CliProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string root =
-        std::filesystem::path(::testing::TempDir()) / "sluice-cli-it";
-    cluster_ = std::make_unique<TestCluster>(3, root);
+    cluster_ = std::make_unique<TestCluster>(3, TestRoot());
     ASSERT_TRUE(cluster_->StartAll().ok());
     ASSERT_NE(cluster_->WaitForLeader(1, absl::Seconds(20)), 0u);
     std::vector<std::string> addresses;

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "sluice/client/client.h"
 #include "tests/integration/sluiced_process.h"
+#include "tests/integration/test_root.h"
 
 namespace sluice::testing {
 namespace {
@@ -22,13 +23,6 @@ using client::Client;
 using client::Consumer;
 using client::OutgoingMessage;
 using client::SendReceipt;
-
-std::string TestRoot() {
-  return std::filesystem::path(::testing::TempDir()) /
-         absl::StrCat(
-             "sluice-client-",
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
 
 // Waits (bounded) for `done`, checking every 20 ms.
 template <typename Predicate>

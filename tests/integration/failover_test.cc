@@ -13,18 +13,12 @@
 #include "gtest/gtest.h"
 #include "tests/integration/queues_client.h"
 #include "tests/integration/sluiced_process.h"
+#include "tests/integration/test_root.h"
 
 namespace sluice::testing {
 namespace {
 
 using Stub = v1::Queues::Stub;
-
-std::string TestRoot() {
-  return std::filesystem::path(::testing::TempDir()) /
-         absl::StrCat(
-             "sluice-it-",
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
 
 bool Retryable(const grpc::Status& s) {
   switch (s.error_code()) {

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/sluiced_process.h"
+#include "tests/integration/test_root.h"
 
 namespace sluice::testing {
 namespace {
@@ -13,13 +14,6 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr uint64_t kMetadataGroup = 1;
-
-std::string TestRoot() {
-  return std::filesystem::path(::testing::TempDir()) /
-         absl::StrCat(
-             "sluice-it-",
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
 
 TEST(SluicedTest, BadFlagsExitWithStatusTwoNamingTheFlag) {
   RunResult r = RunToExit(SluicedBinary(), {"--node-id=0"}, absl::Seconds(10));

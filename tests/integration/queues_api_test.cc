@@ -9,6 +9,7 @@
 #include "sluice/v1/cluster.grpc.pb.h"
 #include "tests/integration/queues_client.h"
 #include "tests/integration/sluiced_process.h"
+#include "tests/integration/test_root.h"
 
 namespace sluice::testing {
 namespace {
@@ -17,13 +18,6 @@ using ::testing::HasSubstr;
 using Stub = v1::Queues::Stub;
 
 constexpr uint64_t kMetadataGroup = 1;
-
-std::string TestRoot() {
-  return std::filesystem::path(::testing::TempDir()) /
-         absl::StrCat(
-             "sluice-it-",
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
 
 google::protobuf::Duration Seconds(int64_t s) {
   google::protobuf::Duration d;
