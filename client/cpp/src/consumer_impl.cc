@@ -112,16 +112,33 @@ void ConsumerImpl::Stop() {
 // ---- reading ----
 // -----------------------------------------------------------------
 
+std::string ConsumerImpl::StreamAddress(bool refresh) {
+  // The leader of the first partition read: on a one-partition queue the
+  // stream then needs no forwarding at all; on others, fewer hops.
+  const uint32_t partition =
+      options_.partitions.empty() ? 0 : options_.partitions.front();
+  absl::StatusOr<QueueRoute> route = connection_->Route(
+      queue_, refresh, connection_->clock().Now() + kUnaryTimeout);
+  if (route.ok() && partition < route->leaders.size() &&
+      !route->leaders[partition].empty()) {
+    return route->leaders[partition];
+  }
+  return connection_->AnyAddress();
+}
+
 void ConsumerImpl::ReadLoop() {
   Backoff backoff(connection_->options().retry, connection_->NextRandomSeed());
   std::string hint;
+  bool refresh = false;
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
       if (closed_) return;
     }
     const uint64_t received_before = stats().received;
-    hint = RunStream(hint.empty() ? connection_->AnyAddress() : hint);
+    // After a failure without a hint the leader we knew may be gone: ask.
+    hint = RunStream(hint.empty() ? StreamAddress(refresh) : hint);
+    refresh = true;
     absl::MutexLock lock(&mu_);
     if (closed_) return;
     ++stats_.reconnects;

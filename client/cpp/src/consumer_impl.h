@@ -62,6 +62,8 @@ class ConsumerImpl final : public Consumer {
   };
 
   void ReadLoop();
+  // Where to open the stream: the leader of the first partition read.
+  std::string StreamAddress(bool refresh);
   // One stream's life: start, read until it ends. Returns the leader hint.
   std::string RunStream(const std::string& address);
   void OnResponse(const v1::StreamReceiveResponse& response);
