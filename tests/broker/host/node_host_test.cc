@@ -3,6 +3,7 @@
 // behind follower, redirects and backpressure.
 #include "broker/host/node_host.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -337,16 +338,35 @@ TEST(NodeHostTest, LeadershipTransferAndObserver) {
   EXPECT_TRUE(saw_target);
 }
 
-// A graceful transfer must not turn a send into "outcome unknown": the
-// entry is committed by the new leader and the old one answers with the
-// result once it applies it (here: after its blocked writer resumes). With
-// stale_proposal_grace zero this fails with UNAVAILABLE.
-TEST(NodeHostTest, ProposalInFlightAcrossALeadershipTransferSucceeds) {
-  HostCluster c(3);
+// A leadership change must not turn a send into "outcome unknown" when the
+// new leader commits the entry: the old leader answers with the result once
+// it applies it (here: after its blocked writer resumes). The old leader's
+// writer is blocked, so its group cannot finish a transfer (no Ready is
+// processed until the previous one is durable) and goes silent: a follower's
+// election timer ends its term. Both followers persist the entry first, so
+// whichever wins commits it. With stale_proposal_grace zero this fails with
+// UNAVAILABLE. (Waiting for the transfer itself made this test depend on
+// which follower won the election: it failed about 1 run in 10.)
+TEST(NodeHostTest, ProposalInFlightAcrossALeadershipChangeSucceeds) {
+  // Elections after 1-2 s: the followers' acknowledgements below come long
+  // before the blocked leader's silence ends its term.
+  HostCluster c(3, [](NodeHost::Options& o) { o.election_tick = 100; });
   c.CreateGroup(kGroup);
   auto leader = c.WaitForLeader(kGroup);
   ASSERT_TRUE(leader.has_value());
   const int target = *leader % 3 + 1;
+  // Every log holds the leader's first (empty) entry, so that a longer
+  // follower log below means our proposal arrived, not that entry.
+  std::map<int, raft::Index> before;
+  ASSERT_TRUE(PollUntil([&] {
+    const raft::Index last = c.host(*leader)->StatusOf(kGroup)->last_index;
+    for (int id = 1; id <= 3; ++id) {
+      before[id] = c.host(id)->StatusOf(kGroup)->last_index;
+      if (before[id] != last) return false;
+    }
+    return true;
+  }));
+  before.erase(*leader);
   c.gate(*leader).Close();  // the old leader cannot persist, so not apply
   Latch answered;
   absl::StatusOr<Applied> outcome = absl::UnknownError("not answered");
@@ -355,18 +375,29 @@ TEST(NodeHostTest, ProposalInFlightAcrossALeadershipTransferSucceeds) {
                              outcome = std::move(r);
                              answered.Notify();
                            });
+  // The leader sends the entry before it persists it; wait until both
+  // followers acknowledged it (their acks mean it is durable there), so the
+  // election below cannot lose it. Seeing it in their logs is not enough: an
+  // entry not yet persisted may be dropped by a follower that wins.
+  ASSERT_TRUE(PollUntil([&] {
+    const std::optional<GroupStatus> st = c.host(*leader)->StatusOf(kGroup);
+    int acked = 0;
+    for (const ReplicaProgress& pr : st->progress) {
+      auto it = before.find(static_cast<int>(pr.node.value()));
+      if (it != before.end() && pr.match > it->second) ++acked;
+    }
+    return acked == 2;
+  }));
   Latch moved;
-  absl::Status transfer;
   c.host(*leader)->TransferLeadership(kGroup, raft::NodeId(target),
-                                      [&](absl::Status s) {
-                                        transfer = s;
-                                        moved.Notify();
-                                      });
-  moved.Wait();
-  ASSERT_TRUE(transfer.ok()) << transfer;
-  ASSERT_TRUE(PollUntil([&] { return c.WaitForLeader(kGroup) == target; }));
+                                      [&](absl::Status) { moved.Notify(); });
+  ASSERT_TRUE(PollUntil([&] {
+    const std::optional<int> now = c.WaitForLeader(kGroup);
+    return now.has_value() && *now != *leader;
+  }));
   c.gate(*leader).Open();
   answered.Wait();
+  moved.Wait();
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   const ApplyResult* result = QueueApplyResult(outcome->result);
   ASSERT_NE(result, nullptr);
