@@ -375,10 +375,10 @@ TEST(NodeHostTest, ProposalInFlightAcrossALeadershipChangeSucceeds) {
                              outcome = std::move(r);
                              answered.Notify();
                            });
-  // The leader sends the entry before it persists it; wait until both
-  // followers acknowledged it (their acks mean it is durable there), so the
-  // election below cannot lose it. Seeing it in their logs is not enough: an
-  // entry not yet persisted may be dropped by a follower that wins.
+  // Wait until both followers acknowledged the entry (it is durable there),
+  // so whichever wins the election below has it. Their logs growing is not
+  // enough: with short election timeouts a follower may already have won and
+  // appended its own first entry (seen: the cause of the old flakiness).
   ASSERT_TRUE(PollUntil([&] {
     const std::optional<GroupStatus> st = c.host(*leader)->StatusOf(kGroup);
     int acked = 0;
