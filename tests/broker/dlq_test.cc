@@ -91,7 +91,7 @@ TEST(DeadLetter, UndoneReceivesDoNotCountTowardsTheDeadLetterQueue) {
   EXPECT_EQ(src.sm().counters().received_total(), 2u)
       << "undone receives are not counted";
   EXPECT_EQ(src.sm().counters().dead_lettered_total(), 1u);
-  // An undo with a non-zero timeout only changes the lease.
+  // A plain release (no undo) still counts the receive.
   QueueHarness other(WithRedrive({}, 5));
   other.Send("x");
   auto got = other.Receive(1);

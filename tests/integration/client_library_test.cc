@@ -49,7 +49,6 @@ struct Deliveries {
 class ClientLibraryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::filesystem::remove_all(TestRoot());
     cluster_ = std::make_unique<TestCluster>(3, TestRoot());
     ASSERT_TRUE(cluster_->StartAll().ok());
     ASSERT_NE(cluster_->WaitForLeader(1, absl::Seconds(20)), 0u);
@@ -97,20 +96,16 @@ TEST_F(ClientLibraryTest, ProducerAndConsumerSurviveALeaderKill) {
   consumer_options.lease = kLease;
   auto handler = [&](const v1::Message& m) -> absl::Status {
     const std::string body = m.body();
+    // Bodies are "<group>/<k>".
+    const std::vector<std::string> parts = absl::StrSplit(body, '/');
+    int k = 0;
+    EXPECT_TRUE(parts.size() == 2 && absl::SimpleAtoi(parts[1], &k)) << body;
     {
       absl::MutexLock lock(&seen.mu);
       if (!seen.working.insert(body).second) seen.overlaps.push_back(body);
       seen.ids_of_body[body].insert(m.message_id());
-      if (seen.count[body]++ == 0) {
-        const std::vector<std::string> parts = absl::StrSplit(body, '/');
-        int k = 0;
-        EXPECT_TRUE(absl::SimpleAtoi(parts[1], &k)) << body;
-        seen.order[parts[0]].push_back(k);
-      }
+      if (seen.count[body]++ == 0) seen.order[parts[0]].push_back(k);
     }
-    int k = 0;
-    (void)absl::SimpleAtoi(
-        std::vector<std::string>(absl::StrSplit(body, '/'))[1], &k);
     absl::SleepFor(k % kSlowEvery == 0 ? kSlow : absl::Milliseconds(1));
     absl::MutexLock lock(&seen.mu);
     seen.working.erase(body);

@@ -35,7 +35,6 @@ bool Retryable(const grpc::Status& s) {
 class FailoverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::filesystem::remove_all(TestRoot());
     cluster_ = std::make_unique<TestCluster>(3, TestRoot());
     ASSERT_TRUE(cluster_->StartAll().ok());
     ASSERT_NE(cluster_->WaitForLeader(1, absl::Seconds(20)), 0u);

@@ -28,7 +28,6 @@ google::protobuf::Duration Seconds(int64_t s) {
 class QueuesApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::filesystem::remove_all(TestRoot());
     cluster_ = std::make_unique<TestCluster>(3, TestRoot());
     ASSERT_TRUE(cluster_->StartAll().ok());
     meta_leader_ = cluster_->WaitForLeader(kMetadataGroup, absl::Seconds(20));
