@@ -355,16 +355,17 @@ TEST(NodeHostTest, ProposalInFlightAcrossALeadershipChangeSucceeds) {
   auto leader = c.WaitForLeader(kGroup);
   ASSERT_TRUE(leader.has_value());
   const int target = *leader % 3 + 1;
-  // Every log holds the leader's first (empty) entry, so that a longer
-  // follower log below means our proposal arrived, not that entry.
+  // Every member holds the leader's first (empty) entry durably, so the
+  // gate below blocks only our proposal's write (a write still in progress
+  // would hold back its messages too) and a higher match below is our entry.
   std::map<int, raft::Index> before;
   ASSERT_TRUE(PollUntil([&] {
-    const raft::Index last = c.host(*leader)->StatusOf(kGroup)->last_index;
-    for (int id = 1; id <= 3; ++id) {
-      before[id] = c.host(id)->StatusOf(kGroup)->last_index;
-      if (before[id] != last) return false;
+    const std::optional<GroupStatus> st = c.host(*leader)->StatusOf(kGroup);
+    for (const ReplicaProgress& pr : st->progress) {
+      if (pr.match != st->last_index) return false;
+      before[static_cast<int>(pr.node.value())] = pr.match;
     }
-    return true;
+    return st->progress.size() == 3;
   }));
   before.erase(*leader);
   c.gate(*leader).Close();  // the old leader cannot persist, so not apply
