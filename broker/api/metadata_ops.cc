@@ -139,6 +139,10 @@ void MetadataOps::CreateQueue(const v1::CreateQueueRequest& request,
     out.mutable_create_queue()->set_created(false);
     return done(std::move(out));
   }
+  if (max_queues_ != 0 &&
+      static_cast<uint32_t>((*state)->queues_size()) >= max_queues_) {
+    return done(meta::TooManyQueues(max_queues_));
+  }
   if (absl::Status s = meta::CheckDeadLetterQueue(
           *attributes, request.queue_name(), *fifo, **state);
       !s.ok()) {
@@ -150,6 +154,7 @@ void MetadataOps::CreateQueue(const v1::CreateQueueRequest& request,
   if (!placement.ok()) return done(placement.status());
 
   MetadataCommand command;
+  command.mutable_create_queue()->set_max_queues(max_queues_);
   QueueRecord* queue = command.mutable_create_queue()->mutable_queue();
   queue->set_name(request.queue_name());
   *queue->mutable_attributes() =

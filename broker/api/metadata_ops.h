@@ -27,8 +27,14 @@ class MetadataOps {
   using Done =
       std::function<void(absl::StatusOr<sluice::internal::ForwardResponse>)>;
 
-  MetadataOps(NodeHost& host, const ClusterView& view, const Clock* wall_clock)
-      : host_(host), view_(view), wall_clock_(wall_clock) {}
+  // `max_queues`: CreateQueue beyond this many queues in the cluster fails
+  // with RESOURCE_EXHAUSTED (0: no limit).
+  MetadataOps(NodeHost& host, const ClusterView& view, const Clock* wall_clock,
+              uint32_t max_queues = 0)
+      : host_(host),
+        view_(view),
+        wall_clock_(wall_clock),
+        max_queues_(max_queues) {}
 
   void Execute(const sluice::internal::ForwardRequest& request, Done done);
 
@@ -46,6 +52,7 @@ class MetadataOps {
   NodeHost& host_;
   const ClusterView& view_;
   const Clock* wall_clock_;
+  const uint32_t max_queues_;
 };
 
 }  // namespace sluice::broker

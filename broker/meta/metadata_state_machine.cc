@@ -136,6 +136,12 @@ MetadataApplyResult MetadataStateMachine::CreateQueue(
                 "queue '", wanted.name(), "' exists with other attributes")),
             *existing};
   }
+  // Checked after the retry case above: a retried create of an existing
+  // queue still succeeds at the limit.
+  if (c.max_queues() != 0 &&
+      static_cast<uint32_t>(state_.queues_size()) >= c.max_queues()) {
+    return {TooManyQueues(c.max_queues()), {}};
+  }
   QueueRecord queue = wanted;
   queue.set_created_micros(log_time_micros);
   queue.set_updated_micros(log_time_micros);

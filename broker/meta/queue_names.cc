@@ -45,4 +45,11 @@ absl::Status ValidateQueueName(std::string_view name, bool fifo,
   return absl::OkStatus();
 }
 
+absl::Status TooManyQueues(uint32_t max_queues) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the cluster already holds ", max_queues,
+                   " queues, the most its nodes' --max-queues allows; delete "
+                   "a queue or raise the limit"));
+}
+
 }  // namespace sluice::meta

@@ -4,6 +4,7 @@
 #ifndef SLUICE_BROKER_META_QUEUE_NAMES_H_
 #define SLUICE_BROKER_META_QUEUE_NAMES_H_
 
+#include <cstdint>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -13,6 +14,9 @@ namespace sluice::meta {
 // INVALID_ARGUMENT naming `field` and what is wrong, or OK.
 absl::Status ValidateQueueName(std::string_view name, bool fifo,
                                std::string_view field = "name");
+
+// RESOURCE_EXHAUSTED: the cluster already holds `max_queues` queues.
+absl::Status TooManyQueues(uint32_t max_queues);
 
 }  // namespace sluice::meta
 

@@ -76,11 +76,33 @@ absl::Status Set(absl::string_view name, absl::string_view value,
                        absl::StrCat("'", value, "' is not true or false"));
     }
     config.quiesce = value == "true";
+  } else if (name == "tls-cert") {
+    config.tls_cert = std::string(value);
+  } else if (name == "tls-key") {
+    config.tls_key = std::string(value);
+  } else if (name == "tls-ca") {
+    config.tls_ca = std::string(value);
+  } else if (name == "auth-config") {
+    config.auth_config = std::string(value);
+  } else if (name == "max-streams-per-connection") {
+    if (!absl::SimpleAtoi(value, &config.max_streams_per_connection) ||
+        config.max_streams_per_connection < 1 ||
+        config.max_streams_per_connection > 100000) {
+      return FlagError(name, absl::StrCat("'", value, "' is not in 1..100000"));
+    }
+  } else if (name == "max-queues") {
+    if (!absl::SimpleAtoi(value, &config.max_queues) || config.max_queues < 1 ||
+        config.max_queues > 1000000) {
+      return FlagError(name,
+                       absl::StrCat("'", value, "' is not in 1..1000000"));
+    }
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown setting '", name,
         "' (known: node-id, listen, advertise, peers, data-dir, "
-        "metrics-listen, cluster-name, tick-ms, quiesce, config)"));
+        "metrics-listen, cluster-name, tick-ms, quiesce, tls-cert, tls-key, "
+        "tls-ca, auth-config, max-streams-per-connection, max-queues, "
+        "config)"));
   }
   return absl::OkStatus();
 }
@@ -194,6 +216,21 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
     }
   }
   if (config.data_dir.empty()) return FlagError("data-dir", "required");
+  const bool tls = config.tls_enabled();
+  if (tls && (config.tls_cert.empty() || config.tls_key.empty() ||
+              config.tls_ca.empty())) {
+    return FlagError(config.tls_cert.empty()  ? "tls-cert"
+                     : config.tls_key.empty() ? "tls-key"
+                                              : "tls-ca",
+                     "required with the other TLS flags (TLS needs "
+                     "--tls-cert, --tls-key and --tls-ca)");
+  }
+  if (!config.auth_config.empty() && !tls) {
+    // Bearer tokens in plaintext can be read off the wire by anyone.
+    return FlagError("auth-config",
+                     "needs TLS (--tls-cert, --tls-key, --tls-ca): tokens "
+                     "and client certificates mean nothing without it");
+  }
   if (config.peers.empty()) return FlagError("peers", "required");
   auto self = config.peers.find(config.node_id);
   if (self == config.peers.end()) {

@@ -13,6 +13,14 @@
 //   --metrics-listen=HOST:PORT  Prometheus /metrics over HTTP (empty: off)
 //   --cluster-name=NAME  guards against pointing a node at another cluster's
 //                        data dir (default "sluice")
+//   --tls-cert=FILE, --tls-key=FILE, --tls-ca=FILE  TLS on the node's port
+//                        for clients and peers (mutual TLS between nodes);
+//                        all three or none (broker/transport/tls_credentials.h)
+//   --auth-config=FILE   authenticate and authorize every client call
+//                        (broker/auth/auth_config.h); needs TLS
+//   --max-streams-per-connection=N  concurrent calls one client connection
+//                        may have open (HTTP/2 streams; default 4096)
+//   --max-queues=N       queues the cluster may hold (default 10000)
 //   --config=FILE        read the settings above from FILE
 #ifndef SLUICE_BROKER_NODE_NODE_CONFIG_H_
 #define SLUICE_BROKER_NODE_NODE_CONFIG_H_
@@ -42,6 +50,16 @@ struct NodeConfig {
   // Idle groups stop ticking and heartbeating (raft/README.md,
   // "Quiescence"); off only to measure what it saves.
   bool quiesce = true;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  std::string auth_config;
+  int max_streams_per_connection = 4096;
+  uint32_t max_queues = 10000;
+
+  bool tls_enabled() const {
+    return !tls_cert.empty() || !tls_key.empty() || !tls_ca.empty();
+  }
 
   // The address others reach this node at.
   const std::string& advertised() const {

@@ -70,9 +70,12 @@ grpc::Status ToGrpc(const absl::Status& status) {
 }
 
 grpc::Status ClusterService::GetClusterStatus(
-    grpc::ServerContext* /*context*/,
+    grpc::ServerContext* context,
     const sluice::v1::GetClusterStatusRequest* request,
     sluice::v1::GetClusterStatusResponse* response) {
+  if (absl::Status s = options_.auth->CheckClusterAdmin(*context); !s.ok()) {
+    return ToGrpc(s);
+  }
   response->set_cluster_id(options_.cluster_id);
   response->set_answering_node_id(options_.self.value());
   const std::vector<GroupStatus> groups = options_.host->Status();
@@ -144,7 +147,7 @@ std::map<uint64_t, bool> ClusterService::ProbePeers() {
     if (id == options_.self) continue;
     auto probe = std::make_unique<Probe>();
     probe->stub = sluice::internal::RaftTransport::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        options_.dialer->Dial(id, address, grpc::ChannelArguments()));
     auto* header = probe->request.mutable_header();
     header->set_cluster_id(options_.cluster_id);
     header->set_from_node_id(options_.self.value());
@@ -173,9 +176,12 @@ std::map<uint64_t, bool> ClusterService::ProbePeers() {
 }
 
 grpc::Status ClusterService::TransferLeadership(
-    grpc::ServerContext* /*context*/,
+    grpc::ServerContext* context,
     const sluice::v1::TransferLeadershipRequest* request,
     sluice::v1::TransferLeadershipResponse* response) {
+  if (absl::Status s = options_.auth->CheckClusterAdmin(*context); !s.ok()) {
+    return ToGrpc(s);
+  }
   if (request->group_id() == 0) {
     return grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
@@ -226,9 +232,11 @@ grpc::Status ClusterService::TransferLeadership(
 }
 
 grpc::Status ClusterService::DrainNode(
-    grpc::ServerContext* /*context*/,
-    const sluice::v1::DrainNodeRequest* request,
+    grpc::ServerContext* context, const sluice::v1::DrainNodeRequest* request,
     sluice::v1::DrainNodeResponse* response) {
+  if (absl::Status s = options_.auth->CheckClusterAdmin(*context); !s.ok()) {
+    return ToGrpc(s);
+  }
   if (request->node_id() != options_.self.value()) {
     return grpc::Status(
         grpc::StatusCode::UNIMPLEMENTED,
@@ -248,18 +256,23 @@ grpc::Status ClusterService::DrainNode(
 }
 
 grpc::Status ClusterService::AddNode(
-    grpc::ServerContext* /*context*/,
-    const sluice::v1::AddNodeRequest* /*request*/,
+    grpc::ServerContext* context, const sluice::v1::AddNodeRequest* /*request*/,
     sluice::v1::AddNodeResponse* /*response*/) {
+  if (absl::Status s = options_.auth->CheckClusterAdmin(*context); !s.ok()) {
+    return ToGrpc(s);
+  }
   return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                       "AddNode: Raft membership change exists, placement of "
                       "replicas on a new node does not yet");
 }
 
 grpc::Status ClusterService::RemoveNode(
-    grpc::ServerContext* /*context*/,
+    grpc::ServerContext* context,
     const sluice::v1::RemoveNodeRequest* /*request*/,
     sluice::v1::RemoveNodeResponse* /*response*/) {
+  if (absl::Status s = options_.auth->CheckClusterAdmin(*context); !s.ok()) {
+    return ToGrpc(s);
+  }
   return grpc::Status(
       grpc::StatusCode::UNIMPLEMENTED,
       "RemoveNode: Raft membership change exists, moving replicas "

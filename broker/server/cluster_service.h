@@ -7,10 +7,13 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "broker/api/cluster_view.h"
 #include "broker/host/node_host.h"
+#include "broker/server/authenticator.h"
+#include "broker/transport/tls_credentials.h"
 #include "sluice/v1/cluster.grpc.pb.h"
 
 namespace sluice::broker {
@@ -28,6 +31,10 @@ class ClusterService final : public sluice::v1::Cluster::Service {
     absl::Duration probe_timeout = absl::Milliseconds(500);
     // Moves this node's leaderships away (DrainNode on this node).
     std::function<int()> drain;
+    // Every RPC needs admin on "*" (authenticator.h); never nullptr.
+    const Authenticator* auth = nullptr;
+    // How liveness probes reach peers (plain or mutual TLS).
+    std::shared_ptr<const PeerDialer> dialer;
   };
   explicit ClusterService(Options options) : options_(std::move(options)) {}
 

@@ -1,10 +1,14 @@
 #include "broker/server/node.h"
 
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "base/logging.h"
+#include "broker/auth/auth_config.h"
 #include "broker/meta/metadata_state_machine.h"
 #include "broker/server/grpc_status.h"
 #include "broker/server/service_util.h"
@@ -13,6 +17,30 @@
 #include "grpcpp/health_check_service_interface.h"
 
 namespace sluice::broker {
+namespace {
+
+// The policy of --auth-config; nullptr (everything allowed) without one.
+absl::StatusOr<std::shared_ptr<const auth::AccessPolicy>> LoadAccessPolicy(
+    const std::string& path) {
+  if (path.empty()) return nullptr;
+  std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--auth-config: cannot read '", path, "'"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<auth::AccessPolicy> policy = auth::ParseAuthConfig(text.str());
+  if (!policy.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--auth-config '", path, "': ", policy.status().message()));
+  }
+  SLUICE_LOG(INFO) << "auth config '" << path << "': " << policy->token_count()
+                   << " token(s), " << policy->grants().size() << " grant(s)";
+  return std::make_shared<const auth::AccessPolicy>(*std::move(policy));
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   std::unique_ptr<Node> node(new Node(std::move(config)));
@@ -23,7 +51,19 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   if (!data_dir.ok()) return data_dir.status();
   node->data_dir_ = std::move(*data_dir);
 
+  std::optional<TlsMaterial> tls;
+  if (c.tls_enabled()) {
+    auto loaded = LoadTls({c.tls_cert, c.tls_key, c.tls_ca});
+    if (!loaded.ok()) return loaded.status();
+    tls = std::move(*loaded);
+  }
+  node->dialer_ = std::make_shared<PeerDialer>(tls);
+  auto policy = LoadAccessPolicy(c.auth_config);
+  if (!policy.ok()) return policy.status();
+  node->auth_ = std::make_unique<Authenticator>(std::move(*policy));
+
   GrpcTransportOptions transport;
+  transport.sender_defaults.dialer = node->dialer_;
   transport.cluster_id = c.cluster_name;
   transport.self = self;
   for (const auto& [id, address] : c.peers) {
@@ -37,7 +77,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   ConfigurePeerServer(builder);
-  builder.AddListeningPort(c.listen, grpc::InsecureServerCredentials(),
+  // Bounds on what one connection may hold open: HTTP/2 streams are the
+  // calls in flight (a peer's forwards beyond it wait in its channel).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             c.max_streams_per_connection);
+  builder.AddListeningPort(c.listen, NodeServerCredentials(tls),
                            &node->grpc_port_);
   builder.RegisterService(node->transport_->service());
 
@@ -104,13 +148,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   cluster.view = node->view_.get();
   Node* raw = node.get();
   cluster.drain = [raw] { return raw->Drain(absl::Seconds(10)); };
+  cluster.auth = node->auth_.get();
+  cluster.dialer = node->dialer_;
   node->cluster_service_ = std::make_unique<ClusterService>(std::move(cluster));
   builder.RegisterService(node->cluster_service_.get());
 
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->grpc_port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("--listen: cannot listen on ", c.listen, " (in use?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "--listen: cannot listen on ", c.listen,
+        tls.has_value() ? " (in use, or the TLS certificate and key do not "
+                          "match or do not parse? see gRPC's log above)"
+                        : " (in use?)"));
   }
   node->server_->GetHealthCheckService()->SetServingStatus(false);
   node->serving_.store(node->server_.get());
@@ -122,6 +171,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
     node->metrics_ = std::move(*metrics);
   }
   SLUICE_LOG(INFO) << "node " << c.node_id << " serving on " << c.listen
+                   << (tls.has_value() ? " with TLS" : " in plaintext")
+                   << (node->auth_->enabled()
+                           ? ", authenticating every client call"
+                           : ", without authentication")
                    << (c.metrics_listen.empty()
                            ? std::string()
                            : absl::StrCat(", metrics on ", c.metrics_listen));
@@ -129,8 +182,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
 }
 
 absl::Status Node::StartApi() {
-  metadata_ops_ =
-      std::make_unique<MetadataOps>(*host_, *view_, SystemClock::Get());
+  metadata_ops_ = std::make_unique<MetadataOps>(
+      *host_, *view_, SystemClock::Get(), config_.max_queues);
   controller_ = std::make_unique<GroupController>(*host_, *view_);
   RequestRouter::Options router;
   router.cluster_id = config_.cluster_name;
@@ -138,8 +191,9 @@ absl::Status Node::StartApi() {
   router.view = view_.get();
   router.executor = executor_.get();
   router.metadata = metadata_ops_.get();
+  router.dialer = dialer_;
   router_ = std::make_unique<RequestRouter>(std::move(router));
-  queues_service_ = std::make_unique<QueuesService>(*view_, *router_);
+  queues_service_ = std::make_unique<QueuesService>(*view_, *router_, *auth_);
   move_sender_ = std::make_unique<RoutedMoveSender>(*host_, *view_, *router_);
   leaders_->set_move_sender(move_sender_.get());
   // From here on leaderships are taken (earlier ones wait for the ticker).

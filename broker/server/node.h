@@ -23,6 +23,7 @@
 #include "broker/node/data_dir.h"
 #include "broker/node/metrics_http.h"
 #include "broker/node/node_config.h"
+#include "broker/server/authenticator.h"
 #include "broker/server/cluster_service.h"
 #include "broker/server/move_sender.h"
 #include "broker/server/node_metrics.h"
@@ -65,6 +66,8 @@ class Node {
 
   node::NodeConfig config_;
   std::unique_ptr<node::DataDir> data_dir_;
+  std::shared_ptr<const PeerDialer> dialer_;
+  std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<GrpcTransport> transport_;
   // Request handling; the loop-thread parts are used only from the host's
   // loop, and outlive it (declared before host_).

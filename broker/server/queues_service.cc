@@ -56,10 +56,30 @@ void QueuesService::FanOut(
   }
 }
 
-void QueuesService::CallMetadata(
-    Context* context, ForwardRequest request,
+bool QueuesService::Refused(Context* context, Reactor* reactor,
+                            const absl::Status& refusal) {
+  if (refusal.ok()) return false;
+  reactor->Finish(ToGrpcStatus(refusal, *context, view_));
+  return true;
+}
+
+// Creating or changing a queue needs `manage` on it, and on the dead-letter
+// queue it names (if any): else anyone could fill another team's DLQ.
+static absl::Status CheckManage(const Authenticator& auth,
+                                const grpc::ServerContextBase& context,
+                                const std::string& queue,
+                                const v1::QueueAttributes& attributes) {
+  absl::Status s = auth.Check(context, auth::Permission::kManage, queue);
+  const std::string& dlq = attributes.redrive_policy().dead_letter_queue_name();
+  if (s.ok() && !dlq.empty()) {
+    s = auth.Check(context, auth::Permission::kManage, dlq);
+  }
+  return s;
+}
+
+QueuesService::Reactor* QueuesService::CallMetadata(
+    Context* context, Reactor* reactor, ForwardRequest request,
     std::function<absl::Status(const ForwardResponse&)> take) {
-  Reactor* reactor = context->DefaultReactor();
   request.mutable_target()->set_group_id(kMetadataGroup.value());
   router_.Call(std::move(request), DeadlineOf(*context),
                [this, context, reactor, take](RequestRouter::Result r) {
@@ -67,12 +87,18 @@ void QueuesService::CallMetadata(
                  if (s.ok()) s = take(*r.response);
                  reactor->Finish(ToGrpcStatus(s, *context, view_));
                });
+  return reactor;
 }
 
 QueuesService::Reactor* QueuesService::CreateQueue(
     Context* context, const v1::CreateQueueRequest* request,
     v1::CreateQueueResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              CheckManage(auth_, *context, request->queue_name(),
+                          request->attributes()))) {
+    return reactor;
+  }
   ForwardRequest forward;
   *forward.mutable_create_queue() = *request;
   forward.mutable_target()->set_group_id(kMetadataGroup.value());
@@ -102,6 +128,10 @@ QueuesService::Reactor* QueuesService::GetQueue(
     Context* context, const v1::GetQueueRequest* request,
     v1::GetQueueResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.CheckAny(*context, request->queue_name()))) {
+    return reactor;
+  }
   absl::StatusOr<QueueRecord> queue = FindQueue(view_, request->queue_name());
   if (queue.ok()) {
     *response->mutable_queue() = meta::ToPublicQueue(*queue);
@@ -128,6 +158,8 @@ QueuesService::Reactor* QueuesService::ListQueues(
     reactor->Finish(ToGrpcStatus(s, *context, view_));
     return reactor;
   };
+  absl::StatusOr<std::string> principal = auth_.Authenticate(*context);
+  if (!principal.ok()) return finish(principal.status());
   if (request->page_size() > 1000) {
     return finish(InvalidField("page_size", "must be at most 1000"));
   }
@@ -153,6 +185,7 @@ QueuesService::Reactor* QueuesService::ListQueues(
   for (const QueueRecord& q : metadata->queues()) {  // sorted by name
     if (q.name().rfind(request->prefix(), 0) != 0) continue;
     if (!after.empty() && q.name() <= after) continue;
+    if (!auth_.MaySee(*principal, q.name())) continue;
     if (static_cast<uint32_t>(response->queues_size()) == page_size) {
       const std::string& last =
           response->queues(response->queues_size() - 1).queue_name();
@@ -168,27 +201,37 @@ QueuesService::Reactor* QueuesService::ListQueues(
 QueuesService::Reactor* QueuesService::UpdateQueue(
     Context* context, const v1::UpdateQueueRequest* request,
     v1::UpdateQueueResponse* response) {
+  Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              CheckManage(auth_, *context, request->queue_name(),
+                          request->attributes()))) {
+    return reactor;
+  }
   ForwardRequest forward;
   *forward.mutable_update_queue() = *request;
-  CallMetadata(context, std::move(forward),
-               [response](const ForwardResponse& r) {
-                 *response = r.update_queue();
-                 return absl::OkStatus();
-               });
-  return context->DefaultReactor();
+  return CallMetadata(context, reactor, std::move(forward),
+                      [response](const ForwardResponse& r) {
+                        *response = r.update_queue();
+                        return absl::OkStatus();
+                      });
 }
 
 QueuesService::Reactor* QueuesService::DeleteQueue(
     Context* context, const v1::DeleteQueueRequest* request,
     v1::DeleteQueueResponse* response) {
+  Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.Check(*context, auth::Permission::kManage,
+                          request->queue_name()))) {
+    return reactor;
+  }
   ForwardRequest forward;
   *forward.mutable_delete_queue() = *request;
-  CallMetadata(context, std::move(forward),
-               [response](const ForwardResponse& r) {
-                 *response = r.delete_queue();
-                 return absl::OkStatus();
-               });
-  return context->DefaultReactor();
+  return CallMetadata(context, reactor, std::move(forward),
+                      [response](const ForwardResponse& r) {
+                        *response = r.delete_queue();
+                        return absl::OkStatus();
+                      });
 }
 
 }  // namespace sluice::broker

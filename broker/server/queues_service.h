@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "broker/api/cluster_view.h"
+#include "broker/server/authenticator.h"
 #include "broker/server/request_router.h"
 #include "sluice/v1/queues.grpc.pb.h"
 
@@ -27,8 +28,10 @@ sluice::internal::ForwardTarget PartitionTarget(
 
 class QueuesService final : public v1::Queues::CallbackService {
  public:
-  QueuesService(ClusterView& view, RequestRouter& router)
-      : view_(view), router_(router) {}
+  // `auth` decides who may call what (authenticator.h); it outlives this.
+  QueuesService(ClusterView& view, RequestRouter& router,
+                const Authenticator& auth)
+      : view_(view), router_(router), auth_(auth) {}
 
   using Context = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -90,6 +93,7 @@ class QueuesService final : public v1::Queues::CallbackService {
                std::vector<v1::Message> messages);
 
   ClusterView& view() { return view_; }
+  const Authenticator& auth() const { return auth_; }
   uint64_t NextStreamId() { return stream_ids_.fetch_add(1) + 1; }
 
  private:
@@ -115,13 +119,20 @@ class QueuesService final : public v1::Queues::CallbackService {
     return parts;
   }
   // A request for the metadata group (at its leader).
-  void CallMetadata(
-      Context* context, sluice::internal::ForwardRequest request,
+  // Returns the call's reactor (gRPC's DefaultReactor() may be asked for
+  // only once: asking again re-creates it, forgetting a Finish).
+  Reactor* CallMetadata(
+      Context* context, Reactor* reactor,
+      sluice::internal::ForwardRequest request,
       std::function<absl::Status(const sluice::internal::ForwardResponse&)>
           take);
 
+  // Finishes the call with `refusal` unless it is OK; true then.
+  bool Refused(Context* context, Reactor* reactor, const absl::Status& refusal);
+
   ClusterView& view_;
   RequestRouter& router_;
+  const Authenticator& auth_;
   std::atomic<uint64_t> round_robin_{0};
   std::atomic<uint64_t> stream_ids_{0};
 };

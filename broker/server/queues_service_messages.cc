@@ -69,6 +69,11 @@ QueuesService::Reactor* QueuesService::Send(Context* context,
                                             const v1::SendRequest* request,
                                             v1::SendResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.Check(*context, auth::Permission::kSend,
+                          request->queue_name()))) {
+    return reactor;
+  }
   auto fail = [&](const absl::Status& s) {
     reactor->Finish(ToGrpcStatus(s, *context, view_));
     return reactor;

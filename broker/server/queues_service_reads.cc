@@ -43,6 +43,11 @@ QueuesService::Reactor* QueuesService::Peek(Context* context,
                                             const v1::PeekRequest* request,
                                             v1::PeekResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.Check(*context, auth::Permission::kReceive,
+                          request->queue_name()))) {
+    return reactor;
+  }
   auto fail = [&](const absl::Status& s) {
     reactor->Finish(ToGrpcStatus(s, *context, view_));
     return reactor;
@@ -103,6 +108,10 @@ QueuesService::Reactor* QueuesService::GetQueueStats(
     Context* context, const v1::GetQueueStatsRequest* request,
     v1::GetQueueStatsResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.CheckAny(*context, request->queue_name()))) {
+    return reactor;
+  }
   absl::StatusOr<QueueRecord> queue = FindQueue(view_, request->queue_name());
   if (!queue.ok()) {
     reactor->Finish(ToGrpcStatus(queue.status(), *context, view_));
@@ -158,6 +167,11 @@ QueuesService::Reactor* QueuesService::PurgeQueue(
     Context* context, const v1::PurgeQueueRequest* request,
     v1::PurgeQueueResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.Check(*context, auth::Permission::kManage,
+                          request->queue_name()))) {
+    return reactor;
+  }
   absl::StatusOr<QueueRecord> queue = FindQueue(view_, request->queue_name());
   if (!queue.ok()) {
     reactor->Finish(ToGrpcStatus(queue.status(), *context, view_));

@@ -55,6 +55,11 @@ QueuesService::Reactor* QueuesService::Receive(
     Context* context, const v1::ReceiveRequest* request,
     v1::ReceiveResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.Check(*context, auth::Permission::kReceive,
+                          request->queue_name()))) {
+    return reactor;
+  }
   absl::StatusOr<QueueRecord> queue = FindQueue(view_, request->queue_name());
   if (!queue.ok()) {
     reactor->Finish(ToGrpcStatus(queue.status(), *context, view_));
@@ -83,6 +88,11 @@ QueuesService::Reactor* QueuesService::ReceiptBatch(Context* context,
                                                     Response* response,
                                                     PartOf part_of) {
   Reactor* reactor = context->DefaultReactor();
+  if (Refused(context, reactor,
+              auth_.Check(*context, auth::Permission::kDelete,
+                          request->queue_name()))) {
+    return reactor;
+  }
   absl::StatusOr<QueueRecord> queue = FindQueue(view_, request->queue_name());
   absl::Status s = queue.status();
   if (s.ok()) s = ValidateBatch(request->entries(), {});

@@ -65,6 +65,20 @@ QueuesService::Reactor* QueuesService::StartRedrive(
     reactor->Finish(ToGrpcStatus(s, *context, view_));
     return reactor;
   };
+  // Moving messages empties the source and fills the destination (each
+  // message's original queue when none is named: it chose this DLQ).
+  if (absl::Status s = auth_.Check(*context, auth::Permission::kManage,
+                                   request->source_queue_name());
+      !s.ok()) {
+    return fail(s);
+  }
+  if (!request->destination_queue_name().empty()) {
+    if (absl::Status s = auth_.Check(*context, auth::Permission::kManage,
+                                     request->destination_queue_name());
+        !s.ok()) {
+      return fail(s);
+    }
+  }
   absl::StatusOr<QueueRecord> source =
       FindQueue(view_, request->source_queue_name(), "source_queue_name");
   if (!source.ok()) return fail(source.status());
@@ -138,6 +152,16 @@ QueuesService::Reactor* QueuesService::ListRedriveTasks(
     reactor->Finish(ToGrpcStatus(s, *context, view_));
     return reactor;
   };
+  absl::StatusOr<std::string> principal = auth_.Authenticate(*context);
+  if (!principal.ok()) return fail(principal.status());
+  if (!request->source_queue_name().empty()) {
+    if (absl::Status s =
+            auth_.CheckPrincipal(*principal, auth::Permission::kManage,
+                                 request->source_queue_name());
+        !s.ok()) {
+      return fail(s);
+    }
+  }
   if (request->page_size() > 1000) {
     return fail(InvalidField("page_size", "must be at most 1000"));
   }
@@ -153,7 +177,9 @@ QueuesService::Reactor* QueuesService::ListRedriveTasks(
     if (!q.ok()) return fail(q.status());
     queues.push_back(*q);
   } else {
-    for (const QueueRecord& q : view_.metadata()->queues()) queues.push_back(q);
+    for (const QueueRecord& q : view_.metadata()->queues()) {
+      if (auth_.MayManage(*principal, q.name())) queues.push_back(q);
+    }
   }
   std::vector<ForwardRequest> parts;
   auto owners = std::make_shared<std::vector<size_t>>();  // part -> queue
@@ -210,6 +236,8 @@ QueuesService::Reactor* QueuesService::CancelRedrive(
     Context* context, const v1::CancelRedriveRequest* request,
     v1::CancelRedriveResponse* response) {
   Reactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::string> principal = auth_.Authenticate(*context);
+  if (Refused(context, reactor, principal.status())) return reactor;
   const std::string& id = request->task_id();
   std::optional<QueueRecord> queue;
   for (const QueueRecord& q : view_.metadata()->queues()) {
@@ -221,6 +249,11 @@ QueuesService::Reactor* QueuesService::CancelRedrive(
                        absl::StrCat("task_id: no redrive task '", id, "'")),
                    v1::ERROR_REASON_REDRIVE_TASK_NOT_FOUND, "task_id"),
         *context, view_));
+    return reactor;
+  }
+  if (Refused(context, reactor,
+              auth_.CheckPrincipal(*principal, auth::Permission::kManage,
+                                   queue->name()))) {
     return reactor;
   }
   std::vector<ForwardRequest> parts =

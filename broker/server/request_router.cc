@@ -161,8 +161,8 @@ std::shared_ptr<sluice::internal::RaftTransport::Stub> RequestRouter::StubFor(
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
     args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 << 20);
     args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 << 20);
-    stub = sluice::internal::RaftTransport::NewStub(grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), args));
+    stub = sluice::internal::RaftTransport::NewStub(
+        options_.dialer->Dial(node, address, args));
   }
   return stub;
 }

@@ -29,6 +29,7 @@
 #include "broker/api/local_executor.h"
 #include "broker/api/metadata_ops.h"
 #include "broker/host/node_host.h"
+#include "broker/transport/tls_credentials.h"
 #include "sluice/internal/transport.grpc.pb.h"
 
 namespace sluice::broker {
@@ -41,6 +42,8 @@ class RequestRouter {
     ClusterView* view = nullptr;
     LocalExecutor* executor = nullptr;  // used on the loop thread only
     MetadataOps* metadata = nullptr;    // used on the loop thread only
+    // How forwards reach other nodes (plain or mutual TLS); never nullptr.
+    std::shared_ptr<const PeerDialer> dialer;
   };
   // The response and the node that served it (for leader hints).
   struct Result {

@@ -22,7 +22,10 @@ constexpr char kUsage[] =
     "               [--advertise=HOST:PORT] [--metrics-listen=HOST:PORT]\n"
     "               [--cluster-name=NAME] [--tick-ms=MS] "
     "[--quiesce=true|false]\n"
-    "               [--config=FILE]\n"
+    "               [--tls-cert=FILE --tls-key=FILE --tls-ca=FILE] "
+    "[--auth-config=FILE]\n"
+    "               [--max-streams-per-connection=N] [--max-queues=N] "
+    "[--config=FILE]\n"
     "Runs one node of a Sluice cluster; see README.md.\n";
 
 }  // namespace

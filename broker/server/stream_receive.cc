@@ -110,6 +110,11 @@ class StreamReceive final : public grpc::ServerBidiReactor<Request, Response> {
       case Request::kAck:
       case Request::kNack:
       case Request::kExtendLease:
+        if (absl::Status s = service_.auth().CheckPrincipal(
+                principal_, auth::Permission::kDelete, queue_.name());
+            !s.ok()) {
+          return Refuse(item, s);
+        }
         return Forward(std::move(item));
       default: {
         Response r;
@@ -124,6 +129,15 @@ class StreamReceive final : public grpc::ServerBidiReactor<Request, Response> {
 
   void Start(const Request& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const v1::StreamStart& start = item.start();
+    absl::StatusOr<std::string> principal =
+        service_.auth().Authenticate(*context_);
+    if (!principal.ok()) return Close(principal.status());
+    if (absl::Status s = service_.auth().CheckPrincipal(
+            *principal, auth::Permission::kReceive, start.queue_name());
+        !s.ok()) {
+      return Close(s);
+    }
+    principal_ = *std::move(principal);
     absl::StatusOr<sluice::internal::QueueRecord> queue =
         FindQueue(service_.view(), start.queue_name(), "start.queue_name");
     if (!queue.ok()) return Close(queue.status());
@@ -242,6 +256,25 @@ class StreamReceive final : public grpc::ServerBidiReactor<Request, Response> {
   }
 
   // ---- ack, nack, extend ----
+  // Answers an ack, nack or extend item with `refusal` for every handle.
+  void Refuse(const Request& item, const absl::Status& refusal)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const auto& handles = item.has_ack() ? item.ack().receipt_handles()
+                          : item.has_nack()
+                              ? item.nack().receipt_handles()
+                              : item.extend_lease().receipt_handles();
+    Response r;
+    auto* result = r.mutable_results()->add_results();
+    result->set_correlation_id(item.correlation_id());
+    *result->mutable_status() = ToEntryStatus(refusal);
+    for (const std::string& h : handles) {
+      auto* one = result->add_receipt_results();
+      one->set_receipt_handle(h);
+      *one->mutable_status() = ToEntryStatus(refusal);
+    }
+    Push(std::move(r));
+  }
+
   void Forward(Request item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ++pending_;
     const bool release = item.has_ack() || item.has_nack();
@@ -357,6 +390,8 @@ class StreamReceive final : public grpc::ServerBidiReactor<Request, Response> {
   absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::deque<Response> outbox_ ABSL_GUARDED_BY(mu_);
   sluice::internal::QueueRecord queue_ ABSL_GUARDED_BY(mu_);
+  // Who opened the stream ("" with authentication off).
+  std::string principal_ ABSL_GUARDED_BY(mu_);
   v1::ReceiveRequest template_ ABSL_GUARDED_BY(mu_);
   uint64_t max_batch_ ABSL_GUARDED_BY(mu_) = 100;
   uint64_t credit_messages_ ABSL_GUARDED_BY(mu_) = 0;

@@ -11,13 +11,21 @@ void ConfigurePeerServer(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  // The largest message a peer sends is a RaftStream batch: cut at 4 MiB,
+  // plus one message that may carry a 4 MiB send (kMaxSendRequestBytes).
+  // Clients share the port: their requests are refused over 4 MiB by the
+  // handlers, and over this at the gRPC layer before any is parsed.
+  builder.SetMaxReceiveMessageSize(kMaxPeerMessageBytes);
 }
 
 GrpcTransport::GrpcTransport(GrpcTransportOptions options)
     : options_(std::move(options)),
       service_(options_.cluster_id, options_.self) {
   addresses_ = options_.peer_addresses;
+  if (options_.sender_defaults.dialer != nullptr &&
+      options_.sender_defaults.dialer->secure()) {
+    service_.RequireNodeCertificates();
+  }
 }
 
 GrpcTransport::~GrpcTransport() { Stop(); }

@@ -25,8 +25,13 @@ struct GrpcTransportOptions {
   std::string cluster_id;
   raft::NodeId self;
   std::map<raft::NodeId, std::string> peer_addresses;  // may include self
-  PeerSenderOptions sender_defaults;                   // ids/address ignored
+  // ids/address ignored; its dialer decides plain or mutual TLS both ways
+  // (with TLS, inbound Raft traffic needs a matching node certificate).
+  PeerSenderOptions sender_defaults;
 };
+
+// The most bytes one incoming gRPC message may have on a node's port.
+inline constexpr int kMaxPeerMessageBytes = 16 << 20;
 
 // Server settings the peer channels rely on: they ping every 2 s to notice
 // dead peers, which a default server punishes as "too many pings".

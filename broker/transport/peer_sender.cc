@@ -16,7 +16,7 @@ using sluice::internal::RaftTransport;
 
 constexpr uint32_t kProtocolVersion = 1;
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> MakeChannel(const PeerSenderOptions& options) {
   grpc::ChannelArguments args;
   // Notice a peer that vanished without closing the connection (a
   // partition, a killed VM) within seconds, not at TCP's timeouts.
@@ -27,8 +27,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 64 << 20);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  if (options.dialer == nullptr) {
+    return grpc::CreateCustomChannel(options.address,
+                                     grpc::InsecureChannelCredentials(), args);
+  }
+  return options.dialer->Dial(options.peer, options.address, args);
 }
 
 }  // namespace
@@ -36,7 +39,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 PeerSender::PeerSender(PeerSenderOptions options, TransportHandler* handler)
     : options_(std::move(options)),
       handler_(handler),
-      channel_(MakeChannel(options_.address)) {
+      channel_(MakeChannel(options_)) {
   message_thread_ = std::thread([this] { RunMessages(); });
   snapshot_thread_ = std::thread([this] { RunSnapshots(); });
 }

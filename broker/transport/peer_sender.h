@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "broker/host/transport.h"
 #include "broker/transport/heartbeat_coalescer.h"
+#include "broker/transport/tls_credentials.h"
 #include "grpcpp/grpcpp.h"
 #include "sluice/internal/transport.grpc.pb.h"
 
@@ -28,6 +29,8 @@ struct PeerSenderOptions {
   raft::NodeId self;
   raft::NodeId peer;
   std::string address;
+  // Plain or mutual TLS; nullptr: plain.
+  std::shared_ptr<const PeerDialer> dialer;
   // A request is cut when it would pass this many bytes.
   size_t max_batch_bytes = 4 << 20;
   // Queued bytes beyond this are dropped (and the peer reported unreachable)

@@ -33,7 +33,23 @@ void RaftTransportService::Deliver(raft::NodeId from,
   if (handler_ != nullptr) handler_->Deliver(from, std::move(messages));
 }
 
-grpc::Status RaftTransportService::CheckHeader(const PeerHeader& header) const {
+grpc::Status RaftTransportService::CheckHeader(
+    const grpc::ServerContextBase& context, const PeerHeader& header) const {
+  if (require_node_certificates_) {
+    // The certificate chains to the cluster's CA (TLS checked that); it
+    // must also name the node the caller claims to be.
+    const std::string name = VerifiedPeerName(context);
+    if (name.empty()) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "peer calls need a node certificate (mutual TLS)");
+    }
+    if (name != NodePrincipal(raft::NodeId(header.from_node_id()))) {
+      return grpc::Status(
+          grpc::StatusCode::PERMISSION_DENIED,
+          absl::StrCat("certificate '", name, "' may not speak for node ",
+                       header.from_node_id()));
+    }
+  }
   if (header.cluster_id() != cluster_id_) {
     return grpc::Status(
         grpc::StatusCode::PERMISSION_DENIED,
@@ -70,10 +86,10 @@ PeerHeader RaftTransportService::OwnHeader(uint64_t to) const {
 }
 
 grpc::Status RaftTransportService::Hello(
-    grpc::ServerContext* /*context*/,
-    const sluice::internal::HelloRequest* request,
+    grpc::ServerContext* context, const sluice::internal::HelloRequest* request,
     sluice::internal::HelloResponse* response) {
-  if (grpc::Status s = CheckHeader(request->header()); !s.ok()) return s;
+  if (grpc::Status s = CheckHeader(*context, request->header()); !s.ok())
+    return s;
   *response->mutable_header() = OwnHeader(request->header().from_node_id());
   *response->mutable_server_time() =
       google::protobuf::util::TimeUtil::GetCurrentTime();
@@ -81,12 +97,13 @@ grpc::Status RaftTransportService::Hello(
 }
 
 grpc::Status RaftTransportService::RaftStream(
-    grpc::ServerContext* /*context*/,
+    grpc::ServerContext* context,
     grpc::ServerReaderWriter<sluice::internal::RaftStreamResponse,
                              sluice::internal::RaftStreamRequest>* stream) {
   sluice::internal::RaftStreamRequest request;
   if (!stream->Read(&request)) return grpc::Status::OK;
-  if (grpc::Status s = CheckHeader(request.header()); !s.ok()) return s;
+  if (grpc::Status s = CheckHeader(*context, request.header()); !s.ok())
+    return s;
   const raft::NodeId from(request.header().from_node_id());
   // Only the header goes back: the sender does not read this direction
   // while it writes, so acknowledgements would only fill the window.
@@ -120,13 +137,14 @@ grpc::Status RaftTransportService::RaftStream(
 }
 
 grpc::Status RaftTransportService::InstallSnapshot(
-    grpc::ServerContext* /*context*/,
+    grpc::ServerContext* context,
     grpc::ServerReaderWriter<sluice::internal::InstallSnapshotResponse,
                              sluice::internal::InstallSnapshotRequest>*
         stream) {
   sluice::internal::InstallSnapshotRequest request;
   if (!stream->Read(&request)) return grpc::Status::OK;
-  if (grpc::Status s = CheckHeader(request.header()); !s.ok()) return s;
+  if (grpc::Status s = CheckHeader(*context, request.header()); !s.ok())
+    return s;
   if (!request.has_begin()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "InstallSnapshot: the first item must be `begin`");
@@ -219,7 +237,7 @@ grpc::ServerUnaryReactor* RaftTransportService::Forward(
     grpc::CallbackServerContext* context,
     const sluice::internal::ForwardRequest* request,
     sluice::internal::ForwardResponse* response) {
-  grpc::Status status = CheckHeader(request->header());
+  grpc::Status status = CheckHeader(*context, request->header());
   if (status.ok() && request->target().hop_count() == 0) {
     status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "Forward: target.hop_count must be at least 1");

@@ -16,6 +16,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/host/transport.h"
+#include "broker/transport/tls_credentials.h"
 #include "sluice/internal/transport.grpc.pb.h"
 
 namespace sluice::broker {
@@ -31,6 +32,10 @@ class RaftTransportService final
       sluice::internal::ForwardResponse*, grpc::ServerUnaryReactor*)>;
 
   RaftTransportService(std::string cluster_id, raft::NodeId self);
+
+  // With TLS: refuse callers whose verified certificate does not name the
+  // node id in their header. Set once, before the server starts.
+  void RequireNodeCertificates() { require_node_certificates_ = true; }
 
   // Set once, before the server starts.
   void SetForwardHandler(ForwardHandler handler) {
@@ -61,7 +66,8 @@ class RaftTransportService final
 
  private:
   // OK, or the status the PeerHeader rules of transport.proto prescribe.
-  grpc::Status CheckHeader(const sluice::internal::PeerHeader& header) const;
+  grpc::Status CheckHeader(const grpc::ServerContextBase& context,
+                           const sluice::internal::PeerHeader& header) const;
   sluice::internal::PeerHeader OwnHeader(uint64_t to) const;
   void Deliver(raft::NodeId from,
                std::vector<sluice::internal::raft::Message> messages);
@@ -76,6 +82,7 @@ class RaftTransportService final
 
   const std::string cluster_id_;
   const raft::NodeId self_;
+  bool require_node_certificates_ = false;
   absl::Mutex partial_mu_;
   // Keyed by (sender, group).
   std::map<std::pair<uint64_t, uint64_t>, PartialSnapshot> partial_

@@ -54,8 +54,9 @@ absl::StatusOr<absl::Duration> ParseDuration(const std::string& text);
 
 // Flags every command accepts.
 inline const std::set<std::string>& GlobalFlags() {
-  static const auto* flags =
-      new std::set<std::string>{"addresses", "json", "timeout", "help"};
+  static const auto* flags = new std::set<std::string>{
+      "addresses", "json",     "timeout", "help",
+      "tls-ca",    "tls-cert", "tls-key", "token-file"};
   return *flags;
 }
 

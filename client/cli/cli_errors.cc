@@ -33,7 +33,9 @@ std::string Explain(const absl::Status& status,
       absl::StrAppend(&out, "hint: no node at ", absl::StrJoin(addresses, ","),
                       " answered in time. Is the cluster running "
                       "(scripts/cluster status)? Point at it with "
-                      "--addresses=HOST:PORT,... or SLUICE_ADDRESSES.\n");
+                      "--addresses=HOST:PORT,... or SLUICE_ADDRESSES. If it "
+                      "runs with TLS, pass its CA: --tls-ca or "
+                      "SLUICE_TLS_CA.\n");
       break;
     case absl::StatusCode::kNotFound:
       if (reason == "QUEUE_NOT_FOUND" || reason.empty()) {
@@ -46,6 +48,18 @@ std::string Explain(const absl::Status& status,
       absl::StrAppend(&out,
                       "hint: `sluice queue get NAME` shows the existing "
                       "queue; `sluice queue update` changes it.\n");
+      break;
+    case absl::StatusCode::kUnauthenticated:
+      absl::StrAppend(&out,
+                      "hint: the cluster wants credentials: a token "
+                      "($SLUICE_TOKEN or --token-file) or a client "
+                      "certificate (--tls-cert/--tls-key), over TLS "
+                      "(--tls-ca).\n");
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      absl::StrAppend(&out,
+                      "hint: your principal lacks this permission; an "
+                      "admin grants it in the nodes' --auth-config file.\n");
       break;
     case absl::StatusCode::kResourceExhausted:
       absl::StrAppend(&out,

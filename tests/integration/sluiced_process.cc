@@ -61,16 +61,68 @@ pid_t Spawn(const std::string& binary, const std::vector<std::string>& args,
 // A node that is down now may be up in 100 ms: the default reconnect
 // backoff (1 s growing to 2 min) would make every restart look slow.
 std::shared_ptr<grpc::Channel> FastReconnectChannel(
-    const std::string& address) {
+    const std::string& address,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(
+      address,
+      credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(),
+      args);
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace
+
+absl::Status MakeTestCerts(const std::string& dir, int nodes,
+                           const std::vector<std::string>& clients) {
+  std::vector<std::string> args = {
+      "--out", dir, "--nodes", absl::StrCat(nodes), "--client", "admin"};
+  for (const std::string& c : clients) {
+    args.push_back("--client");
+    args.push_back(c);
+  }
+  RunResult r =
+      RunToExit(SLUICE_SOURCE_DIR "/scripts/certs", args, absl::Seconds(60));
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("scripts/certs exited with ",
+                                            r.exit_code, ":\n", r.output));
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::ChannelCredentials> PemCredentials(
+    const std::string& ca_file, const std::string& cert_file,
+    const std::string& key_file) {
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadWholeFile(ca_file);
+  if (!cert_file.empty()) {
+    tls.pem_cert_chain = ReadWholeFile(cert_file);
+    tls.pem_private_key = ReadWholeFile(key_file);
+  }
+  return grpc::SslCredentials(tls);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TestCredentials(
+    const std::string& certs_dir, const std::string& client,
+    const std::string& token) {
+  const std::string prefix = absl::StrCat(certs_dir, "/client-", client);
+  std::shared_ptr<grpc::ChannelCredentials> channel =
+      client.empty() ? PemCredentials(certs_dir + "/ca.pem")
+                     : PemCredentials(certs_dir + "/ca.pem", prefix + ".pem",
+                                      prefix + ".key");
+  if (token.empty()) return channel;
+  return grpc::CompositeChannelCredentials(channel,
+                                           grpc::AccessTokenCredentials(token));
+}
 
 std::string SluicedBinary() {
   const char* env = std::getenv("SLUICED");
@@ -90,9 +142,11 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-bool HealthServing(const std::string& address) {
-  grpc::GenericStub stub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+bool HealthServing(const std::string& address,
+                   std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc::GenericStub stub(grpc::CreateChannel(
+      address, credentials != nullptr ? credentials
+                                      : grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   grpc::Slice empty("", 0);  // HealthCheckRequest{service: ""}: no bytes
@@ -177,14 +231,16 @@ RunResult RunToExit(const std::string& binary,
   return result;
 }
 
-SluicedProcess::SluicedProcess(std::string binary,
-                               std::vector<std::string> args,
-                               std::string log_path, std::string address)
+SluicedProcess::SluicedProcess(
+    std::string binary, std::vector<std::string> args, std::string log_path,
+    std::string address, std::shared_ptr<grpc::ChannelCredentials> credentials)
     : binary_(std::move(binary)),
       args_(std::move(args)),
       log_path_(std::move(log_path)),
       address_(std::move(address)),
-      cluster_(sluice::v1::Cluster::NewStub(FastReconnectChannel(address_))) {}
+      credentials_(std::move(credentials)),
+      cluster_(sluice::v1::Cluster::NewStub(
+          FastReconnectChannel(address_, credentials_))) {}
 
 SluicedProcess::~SluicedProcess() { Kill(); }
 
@@ -196,7 +252,8 @@ absl::Status SluicedProcess::Start() {
   while (absl::Now() < deadline) {
     // A fresh channel per probe: a channel that failed to connect waits out
     // gRPC's reconnect backoff (seconds) before it tries again.
-    cluster_ = sluice::v1::Cluster::NewStub(FastReconnectChannel(address_));
+    cluster_ = sluice::v1::Cluster::NewStub(
+        FastReconnectChannel(address_, credentials_));
     sluice::v1::GetClusterStatusResponse response;
     if (Status(&response, false).ok()) return absl::OkStatus();
     int status = 0;
@@ -246,7 +303,11 @@ absl::Status SluicedProcess::Status(
                       s.error_message());
 }
 
-TestCluster::TestCluster(int nodes, std::string root) : root_(std::move(root)) {
+TestCluster::TestCluster(int nodes, std::string root, ClusterOptions options)
+    : root_(std::move(root)) {
+  if (!options.certs_dir.empty()) {
+    credentials_ = TestCredentials(options.certs_dir, "admin");
+  }
   std::filesystem::remove_all(root_);
   std::filesystem::create_directories(root_);
   std::map<int, std::string> addresses;
@@ -266,9 +327,19 @@ TestCluster::TestCluster(int nodes, std::string root) : root_(std::move(root)) {
         absl::StrCat("--data-dir=", data_dir(id)),
         "--tick-ms=20",
         absl::StrCat("--metrics-listen=", metrics)};
+    if (!options.certs_dir.empty()) {
+      const std::string& d = options.certs_dir;
+      args.push_back(absl::StrCat("--tls-cert=", d, "/node-", id, ".pem"));
+      args.push_back(absl::StrCat("--tls-key=", d, "/node-", id, ".key"));
+      args.push_back(absl::StrCat("--tls-ca=", d, "/ca.pem"));
+    }
+    if (!options.auth_config.empty()) {
+      args.push_back(absl::StrCat("--auth-config=", options.auth_config));
+    }
+    for (const std::string& flag : options.extra_flags) args.push_back(flag);
     nodes_.push_back(std::make_unique<SluicedProcess>(
         SluicedBinary(), std::move(args),
-        absl::StrCat(root_, "/node-", id, ".log"), address));
+        absl::StrCat(root_, "/node-", id, ".log"), address, credentials_));
     nodes_.back()->set_metrics_address(metrics);
   }
 }

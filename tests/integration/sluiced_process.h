@@ -22,8 +22,10 @@ namespace sluice::testing {
 int FreePort();
 
 // grpc.health.v1.Health/Check of the whole server at `address`: true if
-// SERVING.
-bool HealthServing(const std::string& address);
+// SERVING. `credentials`: nullptr for plaintext.
+bool HealthServing(
+    const std::string& address,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // The body of GET http://<address><path>; an error if it cannot be had.
 absl::StatusOr<std::string> HttpGet(const std::string& address,
@@ -40,8 +42,12 @@ RunResult RunToExit(const std::string& binary,
 
 class SluicedProcess {
  public:
-  SluicedProcess(std::string binary, std::vector<std::string> args,
-                 std::string log_path, std::string address);
+  // `credentials`: how the fixture itself calls the node (readiness,
+  // status); nullptr: plaintext.
+  SluicedProcess(
+      std::string binary, std::vector<std::string> args, std::string log_path,
+      std::string address,
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   ~SluicedProcess();  // SIGKILL if still running
 
   absl::Status Start();
@@ -64,14 +70,49 @@ class SluicedProcess {
   std::string log_path_;
   std::string address_;
   std::string metrics_address_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   pid_t pid_ = -1;
   std::unique_ptr<sluice::v1::Cluster::Stub> cluster_;
 };
 
+// How a TestCluster's nodes run.
+struct ClusterOptions {
+  // A folder made by scripts/certs (MakeTestCerts): with it every node runs
+  // with TLS, and the fixture calls them with the client certificate
+  // "admin". Empty: plaintext.
+  std::string certs_dir;
+  // --auth-config for every node (needs certs_dir).
+  std::string auth_config;
+  // More sluiced flags for every node.
+  std::vector<std::string> extra_flags;
+};
+
+// Runs scripts/certs into `dir` for `nodes` nodes and the given client
+// names ("admin" always); an error with its output if it fails.
+absl::Status MakeTestCerts(const std::string& dir, int nodes,
+                           const std::vector<std::string>& clients);
+
+// TLS credentials trusting the PEM CA in `ca_file`, presenting the PEM
+// certificate and key in `cert_file` and `key_file` (empty: none).
+std::shared_ptr<grpc::ChannelCredentials> PemCredentials(
+    const std::string& ca_file, const std::string& cert_file = "",
+    const std::string& key_file = "");
+
+// TLS credentials trusting `certs_dir`/ca.pem, with the client certificate
+// `client` (empty: none) and a bearer `token` (empty: none).
+std::shared_ptr<grpc::ChannelCredentials> TestCredentials(
+    const std::string& certs_dir, const std::string& client,
+    const std::string& token = "");
+
 // N nodes with ids 1..N, peers on free loopback ports, data under `root`.
 class TestCluster {
  public:
-  TestCluster(int nodes, std::string root);
+  TestCluster(int nodes, std::string root, ClusterOptions options = {});
+  // How the fixture calls the nodes: the admin certificate with TLS, else
+  // plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials() const {
+    return credentials_;
+  }
   absl::Status StartAll();
   SluicedProcess& node(int id) { return *nodes_[id - 1]; }
   int size() const { return static_cast<int>(nodes_.size()); }
@@ -82,6 +123,7 @@ class TestCluster {
 
  private:
   std::string root_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::vector<std::unique_ptr<SluicedProcess>> nodes_;
 };
 

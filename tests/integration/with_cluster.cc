@@ -1,6 +1,7 @@
 // sluice-with-cluster: runs a command against a fresh local cluster.
 //
-//   sluice-with-cluster [--nodes=N] [--root=DIR] [--keep] -- COMMAND ARGS...
+//   sluice-with-cluster [--nodes=N] [--root=DIR] [--keep] [--secure]
+//                       -- COMMAND ARGS...
 //
 // Starts N (default 3) real sluiced processes on free loopback ports with
 // data under DIR (default: a new folder under $TMPDIR), waits until every
@@ -8,7 +9,14 @@
 //   SLUICE_ADDRESSES          comma-separated client addresses (host:port)
 //   SLUICE_METRICS_ADDRESSES  comma-separated Prometheus endpoints
 //   SLUICE_CLUSTER_ROOT       the data folder
-// in its environment. When COMMAND exits, the nodes are killed (they also
+// in its environment. With --secure the nodes run with TLS and an auth
+// config (certificates from scripts/certs in DIR/certs) that makes both
+// the client certificate "admin" and a fresh bearer token (principal
+// "tester") admins, and COMMAND also gets
+//   SLUICE_TLS_CA                        the CA the nodes' certificates chain
+//   to SLUICE_TLS_CERT, SLUICE_TLS_KEY      the "admin" client certificate
+//   SLUICE_TOKEN                         the token
+// (docs/security.md). When COMMAND exits, the nodes are killed (they also
 // die with this process: PR_SET_PDEATHSIG), the data folder is removed
 // unless --keep, and COMMAND's exit status is returned. If COMMAND fails,
 // the tail of every node's log is printed. Lets tests in other languages
@@ -20,7 +28,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -29,6 +39,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "base/sha256.h"
 #include "tests/integration/sluiced_process.h"
 
 namespace sluice::testing {
@@ -38,13 +49,14 @@ struct Options {
   int nodes = 3;
   std::string root;
   bool keep = false;
+  bool secure = false;
   std::vector<std::string> command;
 };
 
 int Usage(const std::string& problem) {
   std::cerr << "sluice-with-cluster: " << problem << "\n"
             << "usage: sluice-with-cluster [--nodes=N] [--root=DIR] [--keep]"
-               " -- COMMAND ARGS...\n";
+               " [--secure] -- COMMAND ARGS...\n";
   return 2;
 }
 
@@ -66,6 +78,8 @@ bool Parse(int argc, char** argv, Options* options, std::string* problem) {
       options->root = arg.substr(7);
     } else if (arg == "--keep") {
       options->keep = true;
+    } else if (arg == "--secure") {
+      options->secure = true;
     } else {
       *problem = absl::StrCat("unknown flag ", arg);
       return false;
@@ -87,12 +101,44 @@ std::string MakeRoot() {
   return pattern;
 }
 
+// A random bearer token (hex of 16 bytes from the kernel's generator).
+std::string NewToken() {
+  std::random_device random;
+  std::string token;
+  for (int i = 0; i < 4; ++i)
+    absl::StrAppend(&token, absl::Hex(random(), absl::kZeroPad8));
+  return token;
+}
+
+// Certificates, an auth config and the client environment of --secure.
+absl::StatusOr<ClusterOptions> MakeSecure(const std::string& root, int nodes) {
+  ClusterOptions options;
+  options.certs_dir = root + "/certs";
+  if (absl::Status s = MakeTestCerts(options.certs_dir, nodes, {}); !s.ok()) {
+    return s;
+  }
+  const std::string token = NewToken();
+  options.auth_config = root + "/auth.conf";
+  std::ofstream(options.auth_config)
+      << "# sluice-with-cluster --secure\n"
+      << "token tester " << Sha256::HexHash(token) << "\n"
+      << "grant tester admin *\n"
+      << "grant admin admin *\n";
+  ::setenv("SLUICE_TLS_CA", (options.certs_dir + "/ca.pem").c_str(), 1);
+  ::setenv("SLUICE_TLS_CERT", (options.certs_dir + "/client-admin.pem").c_str(),
+           1);
+  ::setenv("SLUICE_TLS_KEY", (options.certs_dir + "/client-admin.key").c_str(),
+           1);
+  ::setenv("SLUICE_TOKEN", token.c_str(), 1);
+  return options;
+}
+
 bool WaitHealthy(TestCluster& cluster, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     bool all = true;
     for (int id = 1; id <= cluster.size() && all; ++id) {
-      all = HealthServing(cluster.node(id).address());
+      all = HealthServing(cluster.node(id).address(), cluster.credentials());
     }
     if (all) return true;
     absl::SleepFor(absl::Milliseconds(50));
@@ -145,7 +191,17 @@ int Main(int argc, char** argv) {
 
   int exit_code = 1;
   {
-    TestCluster cluster(options.nodes, options.root);
+    ClusterOptions cluster_options;
+    if (options.secure) {
+      absl::StatusOr<ClusterOptions> secure =
+          MakeSecure(options.root, options.nodes);
+      if (!secure.ok()) {
+        std::cerr << "sluice-with-cluster: " << secure.status() << "\n";
+        return 1;
+      }
+      cluster_options = *std::move(secure);
+    }
+    TestCluster cluster(options.nodes, options.root + "/data", cluster_options);
     if (absl::Status s = cluster.StartAll(); !s.ok()) {
       std::cerr << "sluice-with-cluster: start failed: " << s << "\n";
       PrintLogTails(cluster);

@@ -187,6 +187,23 @@ TEST_F(MetadataStateMachineTest, DeleteRemovesAndIdsAreNotReused) {
   EXPECT_EQ(Apply(Create("jobs", 1)).queue.partitions(0).group_id(), 3u);
 }
 
+TEST_F(MetadataStateMachineTest, MaxQueuesInTheCommandCapsTheCluster) {
+  auto capped = [&](const std::string& name, uint32_t max) {
+    MetadataCommand c = Create(name, 1);
+    c.mutable_create_queue()->set_max_queues(max);
+    return c;
+  };
+  ASSERT_TRUE(Apply(capped("a", 2)).status.ok());
+  ASSERT_TRUE(Apply(capped("b", 2)).status.ok());
+  MetadataApplyResult full = Apply(capped("c", 2));
+  EXPECT_EQ(full.status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.status.message(), HasSubstr("already holds 2 queues"));
+  // A retried create of an existing queue is not a new queue.
+  EXPECT_TRUE(Apply(capped("a", 2)).status.ok());
+  // 0: entries from before the limit existed are not limited.
+  EXPECT_TRUE(Apply(capped("c", 0)).status.ok());
+}
+
 TEST_F(MetadataStateMachineTest, BadCommandsAreErrorsNotCrashes) {
   EXPECT_EQ(Apply(Create("bad name", 1)).status.code(),
             absl::StatusCode::kInvalidArgument);

@@ -79,6 +79,12 @@ TEST(NodeConfigTest, BadFlagsSayWhatIsWrong) {
       {{"--tick-ms=0"}, "--tick-ms: '0' is not in 1..1000"},
       {{"--quiesce=yes"}, "--quiesce: 'yes' is not true or false"},
       {{"--config=/nonexistent/sluice.conf"}, "cannot read '/nonexistent"},
+      {{"--tls-cert=n.pem", "--tls-key=n.key"},
+       "--tls-ca: required with the other TLS flags"},
+      {{"--tls-ca=ca.pem"}, "--tls-cert: required with the other TLS flags"},
+      {{"--auth-config=auth.conf"}, "--auth-config: needs TLS"},
+      {{"--max-streams-per-connection=0"}, "is not in 1..100000"},
+      {{"--max-queues=x"}, "--max-queues: 'x' is not in 1..1000000"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> flags = GoodFlags();
@@ -89,6 +95,27 @@ TEST(NodeConfigTest, BadFlagsSayWhatIsWrong) {
     EXPECT_THAT(config.status().message(), HasSubstr(c.message))
         << c.replace[0];
   }
+}
+
+TEST(NodeConfigTest, SecurityAndLimitFlags) {
+  std::vector<std::string> flags = GoodFlags();
+  for (const char* f :
+       {"--tls-cert=n.pem", "--tls-key=n.key", "--tls-ca=ca.pem",
+        "--auth-config=auth.conf", "--max-streams-per-connection=64",
+        "--max-queues=500"}) {
+    flags.push_back(f);
+  }
+  auto config = ParseNodeConfig(flags);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->tls_enabled());
+  EXPECT_EQ(config->tls_ca, "ca.pem");
+  EXPECT_EQ(config->auth_config, "auth.conf");
+  EXPECT_EQ(config->max_streams_per_connection, 64);
+  EXPECT_EQ(config->max_queues, 500u);
+  auto plain = ParseNodeConfig(GoodFlags());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->tls_enabled());
+  EXPECT_TRUE(plain->auth_config.empty());
 }
 
 TEST(NodeConfigTest, MissingRequiredFlagsAreNamed) {
