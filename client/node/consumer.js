@@ -5,6 +5,10 @@
 //   node consumer.js --queue orders.fifo --max 1000    # stops after 1000
 //   node consumer.js --queue jobs --idle-exit 5        # stops when idle 5 s
 //
+// A cluster with TLS and authentication takes $SLUICE_TLS_CA plus
+// $SLUICE_TOKEN or a client certificate ($SLUICE_TLS_CERT, $SLUICE_TLS_KEY),
+// as `sluice` does (SluiceClient.fromEnv).
+//
 // Prints one JSON line per message. What the stream protocol asks of a
 // client, and where this file does it:
 // - Flow control: nothing is delivered without credit. `start` grants
@@ -423,7 +427,13 @@ async function main(argv) {
     return 2;
   }
   const num = (v) => (v === undefined ? undefined : Number(v));
-  const client = new SluiceClient(args.addresses);
+  let client;
+  try {
+    client = SluiceClient.fromEnv(args.addresses);
+  } catch (error) {  // no addresses, or bad TLS settings
+    console.error(`consumer: ${error.message}`);
+    return 2;
+  }
   const consumer = new StreamConsumer(client, args.queue, async (message) => {
     await sleep(Number(args.work));  // the real work would go here
     process.stdout.write(JSON.stringify({

@@ -5,6 +5,10 @@
 //   node producer.js --queue orders --fifo --groups 8 --count 1000
 //   node producer.js --queue jobs --mode dedup --count 100
 //
+// A cluster with TLS and authentication takes $SLUICE_TLS_CA plus
+// $SLUICE_TOKEN or a client certificate ($SLUICE_TLS_CERT, $SLUICE_TLS_KEY),
+// as `sluice` does (SluiceClient.fromEnv).
+//
 // Sends are exactly-once across retries, in one of two ways:
 // - --mode idempotent (default): an idempotent producer (SendRequest.
 //   producer_id). It picks a random id once and numbers the entries it sends
@@ -181,7 +185,13 @@ async function main(argv) {
   const groups = Number(args.groups) || (fifo ? 4 : 0);
   const count = Number(args.count);
 
-  const client = new SluiceClient(args.addresses);
+  let client;
+  try {
+    client = SluiceClient.fromEnv(args.addresses);
+  } catch (error) {  // no addresses, or bad TLS settings
+    console.error(`producer: ${error.message}`);
+    return 2;
+  }
   try {
     const attributes = {};
     if (Number(args.partitions)) attributes.partition_count = Number(args.partitions);

@@ -13,8 +13,13 @@
 //   the hinted leader), not before `sluice-retry-after-ms`. A failed write's
 //   outcome is unknown: retry writes only with dedup ids or as an idempotent
 //   producer (producer.js). Other codes: do not retry unchanged.
+// - A cluster may run with TLS and authentication: the client then trusts
+//   the nodes' CA and proves who it is with a bearer token (sent on every
+//   call, streams included) or a client certificate. A token or certificate
+//   is never sent without TLS.
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -146,18 +151,101 @@ function partitionFor(key, partitionCount) {
 }
 
 // ---------------------------------------------------------------------------
+// TLS and authentication
+// ---------------------------------------------------------------------------
+// The options' environment variables, as the C++ library and `sluice` read
+// them.
+const SECURITY_ENV = {
+  tlsCa: 'SLUICE_TLS_CA',
+  tlsCert: 'SLUICE_TLS_CERT',
+  tlsKey: 'SLUICE_TLS_KEY',
+  token: 'SLUICE_TOKEN',
+};
+
+// SluiceClient's tlsCa, tlsCert, tlsKey and token options from
+// $SLUICE_TLS_CA, $SLUICE_TLS_CERT, $SLUICE_TLS_KEY and $SLUICE_TOKEN (unset
+// or empty: left out).
+function securityFromEnv(env = process.env) {
+  const options = {};
+  for (const [option, name] of Object.entries(SECURITY_ENV)) {
+    const value = (env[name] || '').trim();
+    if (value) options[option] = value;
+  }
+  return options;
+}
+
+function readPem(option, file) {
+  let data;
+  try {
+    data = fs.readFileSync(file);
+  } catch (error) {
+    throw new Error(`${option} (${SECURITY_ENV[option]}): cannot read ` +
+      `'${file}': ${error.code || error.message}`);
+  }
+  if (data.toString().trim() === '') {
+    throw new Error(`${option} (${SECURITY_ENV[option]}): '${file}' is empty`);
+  }
+  return data;
+}
+
+// grpc-js channel credentials for the options: plaintext without tlsCa.
+// tlsCa, tlsCert, tlsKey: PEM file paths; token: a bearer token. Throws for
+// a token or certificate without a CA (they would travel in the clear), a
+// certificate without its key or the other way round, or a file that cannot
+// be read.
+function channelCredentials({ tlsCa, tlsCert, tlsKey, token } = {}) {
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+    throw new Error('tlsCert and tlsKey (SLUICE_TLS_CERT, SLUICE_TLS_KEY): ' +
+      'set both (a client certificate) or neither');
+  }
+  if (!tlsCa) {
+    if (tlsCert || token) {
+      throw new Error('tlsCa (SLUICE_TLS_CA): required with a token or a ' +
+        'client certificate (they are sent only over TLS)');
+    }
+    return grpc.credentials.createInsecure();
+  }
+  // With an IP address (127.0.0.1:7101) grpc-js passes the IP as the TLS
+  // server name, and Node warns once per process (DEP0123; grpc-node issue
+  // 1919). Harmless: the certificate is still checked against its IP SANs.
+  const tls = grpc.credentials.createSsl(readPem('tlsCa', tlsCa),
+    tlsKey ? readPem('tlsKey', tlsKey) : null,
+    tlsCert ? readPem('tlsCert', tlsCert) : null);
+  if (!token) return tls;
+  // Call credentials combined into the channel's: grpc-js asks the generator
+  // for metadata on every call, unary and streaming alike.
+  const bearer = grpc.credentials.createFromMetadataGenerator((_, callback) => {
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${token}`);
+    callback(null, metadata);
+  });
+  return grpc.credentials.combineChannelCredentials(tls, bearer);
+}
+
+const defaultAddresses = () => process.env.SLUICE_ADDRESSES || '';
+
+// ---------------------------------------------------------------------------
 // The client
 // ---------------------------------------------------------------------------
 class SluiceClient {
   // addresses: "host:port" strings (or one comma-separated string) of some
   // nodes; any node will do, several so that one being down is no outage.
-  constructor(addresses, { callTimeout = 10, retryFor = 60 } = {}) {
+  // tlsCa: PEM file of the CA the nodes' certificates chain to; turns TLS on
+  // (default: plaintext). tlsCert, tlsKey: a client certificate and its key
+  // (PEM files), whose common name is the client's principal. token: a
+  // bearer token. A token or certificate needs tlsCa (throws otherwise).
+  // SluiceClient.fromEnv() takes all of these from the environment.
+  constructor(addresses, { callTimeout = 10, retryFor = 60, tlsCa, tlsCert,
+    tlsKey, token } = {}) {
     if (typeof addresses === 'string') {
       addresses = addresses.split(',').filter(Boolean);
     }
     if (!addresses || addresses.length === 0) {
       throw new Error('no addresses (set --addresses or SLUICE_ADDRESSES)');
     }
+    // Read and checked now, so a bad setting fails here and not as an
+    // UNAVAILABLE retried for retryFor seconds.
+    this.credentials = channelCredentials({ tlsCa, tlsCert, tlsKey, token });
     this.addresses = [...addresses];
     this.callTimeout = callTimeout;  // seconds per attempt
     this.retryFor = retryFor;        // seconds spent retrying in total
@@ -165,6 +253,13 @@ class SluiceClient {
       Math.floor(Math.random() * this.addresses.length)];
     this.stubs = new Map();          // address -> {queues, cluster}
     this.leaders = new Map();        // "queue/partition" -> leader address
+  }
+
+  // A client configured like the `sluice` CLI: addresses from
+  // $SLUICE_ADDRESSES unless given, TLS and credentials from
+  // securityFromEnv(). Options win over the environment.
+  static fromEnv(addresses = defaultAddresses(), options = {}) {
+    return new SluiceClient(addresses, { ...securityFromEnv(), ...options });
   }
 
   close() {
@@ -178,9 +273,8 @@ class SluiceClient {
   stub(address, service = 'queues') {
     let s = this.stubs.get(address);
     if (!s) {
-      const credentials = grpc.credentials.createInsecure();
-      s = { queues: new sluice.Queues(address, credentials),
-        cluster: new sluice.Cluster(address, credentials) };
+      s = { queues: new sluice.Queues(address, this.credentials),
+        cluster: new sluice.Cluster(address, this.credentials) };
       this.stubs.set(address, s);
     }
     return s[service];
@@ -294,5 +388,5 @@ function runMain(mod, name, main) {
 module.exports = {
   grpc, sluice, Status, RETRYABLE, SluiceError, SluiceClient, duration,
   durationSeconds, backoffDelay, sleep, xxh64, partitionFor, metadataObject,
-  runMain, defaultAddresses: () => process.env.SLUICE_ADDRESSES || '',
+  runMain, defaultAddresses, securityFromEnv, channelCredentials,
 };

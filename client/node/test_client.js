@@ -3,6 +3,9 @@
 //   build/default/tests/integration/sluice-with-cluster -- node client/node/test_client.js
 //
 // (run_test.sh installs the npm packages first). Needs SLUICE_ADDRESSES.
+// With --secure (SLUICE_TLS_CA, SLUICE_TLS_CERT, SLUICE_TLS_KEY and
+// SLUICE_TOKEN set) every test runs over TLS with credentials, and the
+// "secure:" tests check authentication too.
 // Every wait polls with a deadline; the whole file is bounded by the test
 // timeouts below.
 'use strict';
@@ -14,12 +17,15 @@ const crypto = require('node:crypto');
 const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
 const {
-  SluiceClient, SluiceError, sleep, duration, xxh64, partitionFor,
+  SluiceClient, SluiceError, Status, sleep, duration, xxh64, partitionFor,
+  securityFromEnv,
 } = require('./sluice');
 const { Producer } = require('./producer');
 const { StreamConsumer } = require('./consumer');
 
 const ADDRESSES = process.env.SLUICE_ADDRESSES || '';
+// Set by sluice-with-cluster --secure: the cluster wants TLS and credentials.
+const SECURE = Boolean(process.env.SLUICE_TLS_CA);
 const DEAD_ADDRESS = '127.0.0.1:1';  // nothing listens there
 // Partitions of the queues the consumers read: several by default, so that
 // streams poll across partitions and FIFO groups spread over them;
@@ -42,7 +48,7 @@ async function waitUntil(predicate, seconds, what) {
 let client;
 test.before(() => {
   assert.ok(ADDRESSES, 'SLUICE_ADDRESSES is not set; run under sluice-with-cluster');
-  client = new SluiceClient(ADDRESSES);
+  client = SluiceClient.fromEnv(ADDRESSES);
 });
 test.after(() => client.close());
 
@@ -138,7 +144,7 @@ test('standard queue through a dead node: producer retries, consumer reconnects'
   { timeout: 60000 }, async () => {
     const queue = unique('js-std');
     await client.createQueue(queue, { partition_count: PARTITIONS });
-    const c = new SluiceClient([DEAD_ADDRESS, ...ADDRESSES.split(',')]);
+    const c = SluiceClient.fromEnv([DEAD_ADDRESS, ...ADDRESSES.split(',')]);
     try {
       c.preferred = DEAD_ADDRESS;
       const producer = await Producer.create(c, queue);
@@ -245,3 +251,84 @@ test('errors carry code and reason and are not retried', { timeout: 30000 }, asy
   await assert.rejects(client.createQueue(queue, { visibility_timeout: 6 }),
     (e) => e.reason === 'QUEUE_EXISTS_WITH_DIFFERENT_ATTRIBUTES');
 });
+
+// Settings that would send credentials in the clear, or cannot work, are
+// refused before anything is sent (no cluster needed).
+test('security settings: credentials need TLS, certificate and key go together', () => {
+  for (const options of [{ token: 't' }, { tlsCert: 'c.pem', tlsKey: 'c.key' },
+    { tlsCert: 'c.pem', tlsKey: 'c.key', token: 't' }]) {
+    assert.throws(() => new SluiceClient(DEAD_ADDRESS, options), /SLUICE_TLS_CA/);
+  }
+  for (const options of [{ tlsCert: 'c.pem' }, { tlsKey: 'c.key' }]) {
+    assert.throws(() => new SluiceClient(DEAD_ADDRESS, { tlsCa: 'ca.pem', ...options }),
+      /set both/);
+  }
+  assert.throws(() => new SluiceClient(DEAD_ADDRESS, { tlsCa: '/no-such-ca.pem' }),
+    /tlsCa .*no-such-ca\.pem/);
+  assert.deepEqual(securityFromEnv({ SLUICE_TLS_CA: 'ca.pem', SLUICE_TLS_CERT: '',
+    SLUICE_TOKEN: ' secret\n' }), { tlsCa: 'ca.pem', token: 'secret' });
+});
+
+// Against sluice-with-cluster --secure: a client needs a token or a client
+// certificate (the environment has both; each is tried alone).
+const skipUnlessSecure = SECURE ? false
+  : 'plaintext cluster (run under sluice-with-cluster --secure)';
+
+function secureClient(credentials) {
+  return new SluiceClient(ADDRESSES,
+    { retryFor: 20, tlsCa: process.env.SLUICE_TLS_CA, ...credentials });
+}
+
+test('secure: without valid credentials calls are UNAUTHENTICATED',
+  { skip: skipUnlessSecure, timeout: 30000 }, async () => {
+    for (const credentials of [{}, { token: 'not-it' }]) {
+      const c = secureClient(credentials);
+      try {
+        await assert.rejects(c.call('ListQueues', {}),
+          (e) => e instanceof SluiceError && e.code === Status.UNAUTHENTICATED);
+      } finally {
+        c.close();
+      }
+    }
+  });
+
+// Send, Receive, Delete; then the same over StreamReceive, which must carry
+// the credentials as well.
+async function secureRoundTrip(credentials) {
+  const c = secureClient(credentials);
+  try {
+    const queue = unique('js-secure');
+    await c.createQueue(queue);
+    await (await Producer.create(c, queue)).send([{ body: 'unary' }]);
+    const received = await waitUntil(async () => {
+      const r = await c.call('Receive', { queue_name: queue, max_messages: 1,
+        wait_time: duration(1) });
+      return r.messages.length ? r.messages : null;
+    }, 10, 'the message received');
+    assert.deepEqual(received.map((m) => m.body.toString()), ['unary']);
+    const deleted = await c.call('Delete', { queue_name: queue,
+      entries: [{ entry_id: 'e0', receipt_handle: received[0].receipt_handle }] });
+    assert.equal(deleted.results[0].status.code, 0);
+    await (await Producer.create(c, queue)).send([{ body: 'streamed' }]);
+    const seen = [];
+    const stats = await new StreamConsumer(c, queue, async (m) => { seen.push(m); },
+      { maxMessages: 1, idleExit: 20 }).run();
+    assert.deepEqual(seen.map((m) => m.body.toString()), ['streamed']);
+    assert.equal(stats.failed_items, 0);
+    await waitUntil(async () => {
+      const { counts } = await c.call('GetQueueStats', { queue_name: queue });
+      return Number(counts.visible_count) + Number(counts.in_flight_count) === 0;
+    }, 10, 'both messages deleted');
+  } finally {
+    c.close();
+  }
+}
+
+test('secure: a token alone authenticates, streams included',
+  { skip: skipUnlessSecure, timeout: 60000 },
+  () => secureRoundTrip({ token: process.env.SLUICE_TOKEN }));
+
+test('secure: a client certificate alone authenticates, streams included',
+  { skip: skipUnlessSecure, timeout: 60000 },
+  () => secureRoundTrip({ tlsCert: process.env.SLUICE_TLS_CERT,
+    tlsKey: process.env.SLUICE_TLS_KEY }));

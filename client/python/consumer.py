@@ -5,6 +5,10 @@
     consumer.py --queue orders.fifo --max 1000    # stops after 1000 messages
     consumer.py --queue jobs --idle-exit 5        # stops when idle for 5 s
 
+A cluster with TLS and authentication takes $SLUICE_TLS_CA plus
+$SLUICE_TOKEN or a client certificate ($SLUICE_TLS_CERT, $SLUICE_TLS_KEY),
+as `sluice` does (SluiceClient.from_env).
+
 Prints one JSON line per message on stdout. What the stream protocol asks of
 a client, and where this file does it:
 
@@ -556,7 +560,10 @@ def main(argv=None):
         with print_lock:
             print(line, flush=True)
 
-    client = SluiceClient(args.addresses)
+    try:
+        client = SluiceClient.from_env(args.addresses)
+    except ValueError as error:  # no addresses, or bad TLS settings
+        parser.error(str(error))
     consumer = StreamConsumer(
         client, args.queue, handle, prefetch=args.prefetch,
         concurrency=args.concurrency, visibility_timeout=args.visibility,

@@ -5,6 +5,10 @@
     producer.py --queue orders --fifo --groups 8 --count 1000
     producer.py --queue jobs --mode dedup --count 100
 
+A cluster with TLS and authentication takes $SLUICE_TLS_CA plus
+$SLUICE_TOKEN or a client certificate ($SLUICE_TLS_CERT, $SLUICE_TLS_KEY),
+as `sluice` does (SluiceClient.from_env).
+
 Sends are exactly-once across retries, in one of two ways:
 
 - --mode idempotent (default): an idempotent producer (SendRequest.
@@ -160,7 +164,10 @@ def main(argv=None):
     fifo = queue.endswith(".fifo")
     groups = args.groups or (4 if fifo else 0)
 
-    client = SluiceClient(args.addresses)
+    try:
+        client = SluiceClient.from_env(args.addresses)
+    except ValueError as error:  # no addresses, or bad TLS settings
+        parser.error(str(error))
     attributes = {}
     if args.partitions:
         attributes["partition_count"] = args.partitions

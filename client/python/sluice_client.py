@@ -18,9 +18,16 @@ What a Sluice client has to get right, in one small module:
   entries that failed that way.
 - Every other code (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...)
   means "do not retry unchanged".
+- A cluster may run with TLS and authentication: the client then trusts
+  the nodes' CA and proves who it is with a bearer token (sent on every
+  call, streams included) or a client certificate. A token or certificate
+  is never sent without TLS.
 
 Usage:
     client = SluiceClient(["127.0.0.1:7101", "127.0.0.1:7102"])
+    # or, from $SLUICE_ADDRESSES, $SLUICE_TLS_CA, $SLUICE_TLS_CERT,
+    # $SLUICE_TLS_KEY and $SLUICE_TOKEN:
+    client = SluiceClient.from_env()
     response = client.call("GetQueue", client.v1.queues_pb2.GetQueueRequest(
         queue_name="jobs"))
     result = client.call_entry("Send", client.v1.queues_pb2.SendRequest(
@@ -176,6 +183,72 @@ def partition_for(key, partition_count):
 
 
 # ---------------------------------------------------------------------------
+# TLS and authentication
+# ---------------------------------------------------------------------------
+# The settings' environment variables, as the C++ library and `sluice` read
+# them.
+SECURITY_ENV = {
+    "tls_ca": "SLUICE_TLS_CA",
+    "tls_cert": "SLUICE_TLS_CERT",
+    "tls_key": "SLUICE_TLS_KEY",
+    "token": "SLUICE_TOKEN",
+}
+
+
+def security_from_env(environ=None):
+    """SluiceClient's tls_ca, tls_cert, tls_key and token keyword arguments
+    from $SLUICE_TLS_CA, $SLUICE_TLS_CERT, $SLUICE_TLS_KEY and $SLUICE_TOKEN
+    (unset or empty: None)."""
+    environ = os.environ if environ is None else environ
+    return {arg: environ.get(var, "").strip() or None
+            for arg, var in SECURITY_ENV.items()}
+
+
+def _read_pem(setting, path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as error:
+        raise ValueError(f"{setting} ({SECURITY_ENV[setting]}): cannot read "
+                         f"{path!r}: {error.strerror}") from None
+    if not data.strip():
+        raise ValueError(f"{setting} ({SECURITY_ENV[setting]}): {path!r} is "
+                         "empty")
+    return data
+
+
+def channel_credentials(tls_ca=None, tls_cert=None, tls_key=None,
+                        token=None):
+    """grpc.ChannelCredentials for the settings, or None for plaintext (no
+    CA). tls_ca, tls_cert, tls_key: PEM file paths; token: a bearer token.
+    Raises ValueError for a token or certificate without a CA (they would
+    travel in the clear), a certificate without its key or the other way
+    round, or a file that cannot be read."""
+    if bool(tls_cert) != bool(tls_key):
+        raise ValueError("tls_cert and tls_key (SLUICE_TLS_CERT, "
+                         "SLUICE_TLS_KEY): set both (a client certificate) "
+                         "or neither")
+    if not tls_ca:
+        if tls_cert or token:
+            raise ValueError("tls_ca (SLUICE_TLS_CA): required with a token "
+                             "or a client certificate (they are sent only "
+                             "over TLS)")
+        return None
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=_read_pem("tls_ca", tls_ca),
+        private_key=_read_pem("tls_key", tls_key) if tls_key else None,
+        certificate_chain=_read_pem("tls_cert", tls_cert) if tls_cert
+        else None)
+    if token:
+        # Call credentials composed into the channel's: gRPC adds
+        # "authorization: Bearer <token>" to every call on the channel,
+        # unary and streaming alike.
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token))
+    return credentials
+
+
+# ---------------------------------------------------------------------------
 # The client
 # ---------------------------------------------------------------------------
 class SluiceClient:
@@ -183,16 +256,26 @@ class SluiceClient:
 
     addresses: "host:port" of some nodes (any node will do; more than one so
     that a node being down is not an outage for the client).
+    tls_ca: PEM file of the CA the nodes' certificates chain to; turns TLS
+    on (default: plaintext). tls_cert, tls_key: a client certificate and
+    its key (PEM files), whose common name is the client's principal.
+    token: a bearer token. A token or certificate needs tls_ca (ValueError
+    otherwise). from_env() takes all of these from the environment.
     """
 
     def __init__(self, addresses, call_timeout=10.0, retry_for=60.0,
-                 log=None):
+                 log=None, tls_ca=None, tls_cert=None, tls_key=None,
+                 token=None):
         if isinstance(addresses, str):
             addresses = addresses.split(",")
         addresses = [a.strip() for a in addresses if a.strip()]
         if not addresses:
             raise ValueError("no addresses (set --addresses or "
                              "SLUICE_ADDRESSES)")
+        # Read and checked now, so a bad setting fails here and not as an
+        # UNAVAILABLE retried for retry_for seconds.
+        self._credentials = channel_credentials(tls_ca, tls_cert, tls_key,
+                                                token)
         self.v1 = v1
         self.addresses = addresses
         self.call_timeout = call_timeout  # per attempt
@@ -206,6 +289,15 @@ class SluiceClient:
         # and `sluice-leader` hints.
         self._leaders = {}
 
+    @classmethod
+    def from_env(cls, addresses=None, **options):
+        """A client configured like the `sluice` CLI: addresses from
+        $SLUICE_ADDRESSES unless given, TLS and credentials from
+        security_from_env(). Keyword arguments win over the environment."""
+        if addresses is None:
+            addresses = default_addresses()
+        return cls(addresses, **{**security_from_env(), **options})
+
     def close(self):
         with self._lock:
             for channel in self._channels.values():
@@ -216,7 +308,10 @@ class SluiceClient:
         with self._lock:
             ch = self._channels.get(address)
             if ch is None:
-                ch = grpc.insecure_channel(address)
+                if self._credentials is None:
+                    ch = grpc.insecure_channel(address)
+                else:
+                    ch = grpc.secure_channel(address, self._credentials)
                 self._channels[address] = ch
             return ch
 

@@ -4,8 +4,11 @@
     build/default/tests/integration/sluice-with-cluster -- \\
         /usr/bin/python3 client/python/test_client.py
 
-Needs SLUICE_ADDRESSES (set by sluice-with-cluster). Every wait polls with a
-deadline; the whole run is bounded (faulthandler aborts it after 170 s).
+Needs SLUICE_ADDRESSES (set by sluice-with-cluster). With --secure
+(SLUICE_TLS_CA, SLUICE_TLS_CERT, SLUICE_TLS_KEY and SLUICE_TOKEN set) every
+test runs over TLS with credentials, and SecureClusterTest checks
+authentication too. Every wait polls with a deadline; the whole run is
+bounded (faulthandler aborts it after 170 s).
 """
 import faulthandler
 import json
@@ -17,6 +20,8 @@ import time
 import unittest
 import uuid
 
+import grpc
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
@@ -27,6 +32,8 @@ from sluice_client import SluiceClient, SluiceError, v1  # noqa: E402
 
 pb = v1.queues_pb2
 ADDRESSES = os.environ.get("SLUICE_ADDRESSES", "")
+# Set by sluice-with-cluster --secure: the cluster wants TLS and credentials.
+SECURE = bool(os.environ.get("SLUICE_TLS_CA"))
 DEAD_ADDRESS = "127.0.0.1:1"  # nothing listens there: connection refused
 # Partitions of the queues the consumers read: several by default, so that
 # streams poll across partitions (QueuesService::ReceiveFrom) and FIFO groups
@@ -76,7 +83,7 @@ class ClientTest(unittest.TestCase):
     def setUp(self):
         self.assertTrue(ADDRESSES, "SLUICE_ADDRESSES is not set; run under "
                                    "sluice-with-cluster")
-        self.client = SluiceClient(ADDRESSES)
+        self.client = SluiceClient.from_env(ADDRESSES)
 
     def tearDown(self):
         self.client.close()
@@ -182,7 +189,7 @@ class ClientTest(unittest.TestCase):
         both retry elsewhere (the consumer reconnects)."""
         queue = unique("py-std")
         self.client.create_queue(queue, partition_count=PARTITIONS)
-        client = SluiceClient([DEAD_ADDRESS] + ADDRESSES.split(","))
+        client = SluiceClient.from_env([DEAD_ADDRESS] + ADDRESSES.split(","))
         client._preferred = DEAD_ADDRESS
         try:
             producer = Producer(client, queue)
@@ -302,6 +309,95 @@ class ClientTest(unittest.TestCase):
             self.client.create_queue(queue, visibility_timeout=6)
         self.assertEqual(caught.exception.reason,
                          "QUEUE_EXISTS_WITH_DIFFERENT_ATTRIBUTES")
+
+
+class SecuritySettingsTest(unittest.TestCase):
+    """Settings that would send credentials in the clear, or cannot work,
+    are refused before anything is sent (no cluster needed)."""
+
+    def test_credentials_need_tls(self):
+        for settings in (dict(token="t"),
+                         dict(tls_cert="c.pem", tls_key="c.key"),
+                         dict(tls_cert="c.pem", tls_key="c.key", token="t")):
+            with self.subTest(**settings), \
+                    self.assertRaisesRegex(ValueError, "SLUICE_TLS_CA"):
+                SluiceClient(DEAD_ADDRESS, **settings)
+
+    def test_certificate_and_key_come_together(self):
+        for settings in (dict(tls_cert="c.pem"), dict(tls_key="c.key")):
+            with self.subTest(**settings), \
+                    self.assertRaisesRegex(ValueError, "set both"):
+                SluiceClient(DEAD_ADDRESS, tls_ca="ca.pem", **settings)
+
+    def test_unreadable_file_is_named(self):
+        with self.assertRaisesRegex(ValueError, "tls_ca .*no-such-ca.pem"):
+            SluiceClient(DEAD_ADDRESS, tls_ca="/no-such-ca.pem")
+
+    def test_environment(self):
+        self.assertEqual(sluice_client.security_from_env({
+            "SLUICE_TLS_CA": "ca.pem", "SLUICE_TLS_CERT": "",
+            "SLUICE_TOKEN": " secret\n"}),
+            dict(tls_ca="ca.pem", tls_cert=None, tls_key=None,
+                 token="secret"))
+
+
+@unittest.skipUnless(SECURE, "plaintext cluster (run under sluice-with-"
+                             "cluster --secure)")
+class SecureClusterTest(unittest.TestCase):
+    """Against sluice-with-cluster --secure: a client needs a token or a
+    client certificate (the environment has both; each is tried alone)."""
+
+    def client(self, **credentials):
+        client = SluiceClient(ADDRESSES, retry_for=20,
+                              tls_ca=os.environ["SLUICE_TLS_CA"],
+                              **credentials)
+        self.addCleanup(client.close)
+        return client
+
+    def test_without_valid_credentials_calls_are_refused(self):
+        for name, credentials in (("none", {}),
+                                  ("wrong token", dict(token="not-it"))):
+            with self.subTest(name), \
+                    self.assertRaises(SluiceError) as caught:
+                self.client(**credentials).call(
+                    "ListQueues", pb.ListQueuesRequest())
+            self.assertEqual(caught.exception.code,
+                             grpc.StatusCode.UNAUTHENTICATED)
+
+    def round_trip(self, client):
+        """Send, Receive, Delete; then the same over StreamReceive, which
+        must carry the credentials as well."""
+        queue = unique("py-secure")
+        client.create_queue(queue)
+        Producer(client, queue).send([(b"unary", "", "")])
+        received = wait_until(lambda: list(client.call(
+            "Receive", pb.ReceiveRequest(
+                queue_name=queue, max_messages=1,
+                wait_time=sluice_client.duration(1))).messages),
+            10, "the message received")
+        self.assertEqual([m.body for m in received], [b"unary"])
+        client.call_entry("Delete", pb.DeleteRequest(
+            queue_name=queue, entries=[pb.DeleteEntry(
+                entry_id="e0", receipt_handle=received[0].receipt_handle)]))
+        Producer(client, queue).send([(b"streamed", "", "")])
+        seen = []
+        stats = StreamConsumer(client, queue, seen.append, max_messages=1,
+                               idle_exit=20).run()
+        self.assertEqual([m.body for m in seen], [b"streamed"])
+        self.assertEqual(stats["failed_items"], 0)
+
+        def empty():
+            c = client.call("GetQueueStats", pb.GetQueueStatsRequest(
+                queue_name=queue)).counts
+            return c.visible_count + c.in_flight_count == 0
+        wait_until(empty, 10, "both messages deleted")
+
+    def test_token(self):
+        self.round_trip(self.client(token=os.environ["SLUICE_TOKEN"]))
+
+    def test_client_certificate(self):
+        self.round_trip(self.client(tls_cert=os.environ["SLUICE_TLS_CERT"],
+                                    tls_key=os.environ["SLUICE_TLS_KEY"]))
 
 
 if __name__ == "__main__":

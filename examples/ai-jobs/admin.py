@@ -114,7 +114,7 @@ def main():
                    help="wait until the redrive task has finished")
     p.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
-    client = SluiceClient(args.addresses)
+    client = SluiceClient.from_env(args.addresses)
     try:
         return {"stats": stats, "dlq": dlq, "redrive": redrive}[
             args.command](client, args)

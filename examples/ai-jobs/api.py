@@ -234,7 +234,7 @@ def main():
     sluice_client.add_addresses_argument(parser, sluice_client.LOCAL_CLUSTER)
     args = parser.parse_args()
 
-    client = SluiceClient(args.addresses, call_timeout=5, retry_for=20,
+    client = SluiceClient.from_env(args.addresses, call_timeout=5, retry_for=20,
                           log=log)
     ensure_queues(client, log=log)
     Handler.api = Api(client, Store(args.db))

@@ -102,7 +102,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sluice_client.add_addresses_argument(parser, sluice_client.LOCAL_CLUSTER)
     args = parser.parse_args()
-    client = SluiceClient(args.addresses)
+    client = SluiceClient.from_env(args.addresses)
     try:
         ensure_queues(client)
     except SluiceError as e:

@@ -341,7 +341,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = pathlib.Path(tempfile.mkdtemp(prefix="ai-jobs-e2e-"))
     procs = Processes(folder)
-    cluster = SluiceClient(sluice_client.default_addresses(
+    cluster = SluiceClient.from_env(sluice_client.default_addresses(
         sluice_client.LOCAL_CLUSTER))
     say(f"Sluice at {','.join(cluster.addresses)}; logs in {folder}")
     ok = False

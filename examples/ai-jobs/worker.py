@@ -296,7 +296,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    client = SluiceClient(args.addresses, call_timeout=5, retry_for=20,
+    client = SluiceClient.from_env(args.addresses, call_timeout=5, retry_for=20,
                           log=log)
     try:
         ensure_queues(client, log=log)
