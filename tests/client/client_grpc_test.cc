@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "sluice/client/client.h"
@@ -170,6 +171,33 @@ TEST_F(ClientGrpcTest, ProducerBatchesAndSpreadsOverPartitions) {
       << "several requests per partition, each its own producer id";
   EXPECT_EQ((*producer)->stats().messages, 450u);
   EXPECT_EQ((*producer)->stats().requests, requests);
+}
+
+// Flush returns only once the callbacks have run: a caller may read what
+// they wrote right after it (integration test flake: Flush returned while
+// the last callback was still to run, then the test's state was gone).
+TEST_F(ClientGrpcTest, FlushWaitsForTheCallbacksToReturn) {
+  RouteBoth({a_.address()});
+  std::shared_ptr<Client> client = Connect({a_.address()});
+  absl::StatusOr<std::unique_ptr<Producer>> producer =
+      client->NewProducer("q", ProducerOptions());
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  absl::Notification in_callback, release;
+  bool returned = false;
+  (*producer)->Send(OutgoingMessage::Body("x"),
+                    [&](absl::StatusOr<SendReceipt> r) {
+                      EXPECT_TRUE(r.ok()) << r.status();
+                      in_callback.Notify();
+                      release.WaitForNotification();
+                      returned = true;
+                    });
+  in_callback.WaitForNotification();
+  // The message is sent and acknowledged; its callback has not returned.
+  EXPECT_EQ((*producer)->Flush(absl::Milliseconds(300)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  release.Notify();
+  ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+  EXPECT_TRUE(returned);
 }
 
 // Several requests per partition may be in flight, but a FIFO group always

@@ -172,12 +172,14 @@ void ProducerEngine::SendBy(OutgoingMessage message, absl::Time deadline,
                       done = std::move(done)](absl::StatusOr<SendReceipt> r) {
         {
           absl::MutexLock lock(&mu_);
-          bytes_in_flight_ -= bytes;
-          unresolved_.erase(number);
+          bytes_in_flight_ -= bytes;  // room for a Send from the callback
           ++stats_.messages;
           if (!r.ok()) ++stats_.failed;
         }
         if (done) done(std::move(r));
+        // Only now: Flush promises that the callbacks have run.
+        absl::MutexLock lock(&mu_);
+        unresolved_.erase(number);
       };
       lanes_[*partition].Add(std::move(pending));
       wake_ = true;

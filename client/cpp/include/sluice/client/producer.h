@@ -74,7 +74,8 @@ class Producer {
   std::future<absl::StatusOr<SendReceipt>> Send(OutgoingMessage message);
 
   // Sends what waits at once and returns when every message queued before
-  // the call is resolved, or DEADLINE_EXCEEDED.
+  // the call is resolved and its callback has returned (so never call it
+  // from a Send callback), or DEADLINE_EXCEEDED.
   virtual absl::Status Flush(
       std::optional<absl::Duration> timeout = std::nullopt) = 0;
 
