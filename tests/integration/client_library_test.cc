@@ -116,6 +116,10 @@ TEST_F(ClientLibraryTest, ProducerAndConsumerSurviveALeaderKill) {
       client_->NewConsumer("jobs.fifo", consumer_options, handler);
   ASSERT_TRUE(consumer.ok()) << consumer.status();
 
+  // Declared before the producer: its callbacks write here until it is
+  // destroyed, also when an assertion ends the test early.
+  absl::Mutex mu;
+  std::map<std::string, absl::Status> outcome;  // body -> send result
   client::ProducerOptions producer_options;
   producer_options.linger = absl::Milliseconds(2);
   absl::StatusOr<std::unique_ptr<client::Producer>> producer =
@@ -127,8 +131,6 @@ TEST_F(ClientLibraryTest, ProducerAndConsumerSurviveALeaderKill) {
   const uint64_t victim = route->partition_routes(0).leader_node_id();
   ASSERT_NE(victim, 0u);
 
-  absl::Mutex mu;
-  std::map<std::string, absl::Status> outcome;  // body -> send result
   for (int k = 1; k <= kMessages; ++k) {
     OutgoingMessage m;
     m.group_id = absl::StrCat("g", k % kGroups);
