@@ -27,6 +27,7 @@ absl::StatusOr<std::shared_ptr<client::Client>> Connect(
   client::ClientOptions options;
   options.seeds = flags.addresses;
   options.producer_name = "bench";
+  options.credentials = BenchCredentials();
   options.default_timeout = absl::Milliseconds(flags.rpc_timeout_ms) * 3;
   return client::Client::Connect(options);
 }

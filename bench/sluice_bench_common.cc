@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -249,6 +252,10 @@ partition leaders, and deletes the queue at the end unless --keep):
             node over --seconds=20 with no traffic (what idle partitions cost;
             compare a cluster started with SLUICED_FLAGS=--quiesce=false).
 
+TLS and authentication: $SLUICE_TLS_CA, $SLUICE_TLS_CERT, $SLUICE_TLS_KEY,
+$SLUICE_TOKEN as for the sluice CLI (e.g. a cluster from scripts/cluster
+up --auth).
+
 Common flags:
   --addresses=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103
   --queue=NAME            default bench-<scenario>-<random>
@@ -303,6 +310,35 @@ bool ParseBody(absl::string_view body, uint64_t* id, int64_t* t_ns) {
 // ---- gRPC
 // -------------------------------------------------------------------------
 
+std::shared_ptr<grpc::ChannelCredentials> BenchCredentials() {
+  static const std::shared_ptr<grpc::ChannelCredentials> credentials =
+      []() -> std::shared_ptr<grpc::ChannelCredentials> {
+    auto env = [](const char* name) -> std::string {
+      const char* value = std::getenv(name);
+      return value != nullptr ? value : "";
+    };
+    auto read = [](const std::string& path) {
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      return text.str();
+    };
+    if (env("SLUICE_TLS_CA").empty()) return nullptr;
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = read(env("SLUICE_TLS_CA"));
+    if (!env("SLUICE_TLS_CERT").empty()) {
+      tls.pem_cert_chain = read(env("SLUICE_TLS_CERT"));
+      tls.pem_private_key = read(env("SLUICE_TLS_KEY"));
+    }
+    std::shared_ptr<grpc::ChannelCredentials> channel =
+        grpc::SslCredentials(tls);
+    if (env("SLUICE_TOKEN").empty()) return channel;
+    return grpc::CompositeChannelCredentials(
+        channel, grpc::AccessTokenCredentials(env("SLUICE_TOKEN")));
+  }();
+  return credentials;
+}
+
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -310,8 +346,11 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = BenchCredentials();
+  return grpc::CreateCustomChannel(
+      address,
+      credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(),
+      args);
 }
 
 std::chrono::system_clock::time_point DeadlineIn(int64_t ms) {

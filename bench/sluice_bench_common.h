@@ -99,6 +99,12 @@ bool ParseBody(absl::string_view body, uint64_t* id, int64_t* t_ns);
 // ---- gRPC
 // ---------------------------------------------------------------------
 
+// TLS and a bearer token from $SLUICE_TLS_CA, $SLUICE_TLS_CERT,
+// $SLUICE_TLS_KEY and $SLUICE_TOKEN, as the `sluice` CLI reads them
+// (docs/security.md); nullptr (plaintext) when $SLUICE_TLS_CA is unset.
+// Read once.
+std::shared_ptr<grpc::ChannelCredentials> BenchCredentials();
+
 // A channel with its own TCP connection (no subchannel sharing between
 // channels, so P producers really are P connections) and short reconnect
 // backoff (a restarted node is reachable again within a second).
