@@ -47,10 +47,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   const node::NodeConfig& c = node->config_;
   const raft::NodeId self(c.node_id);
 
-  auto data_dir = node::DataDir::Claim(c.data_dir, c.cluster_name, c.node_id);
-  if (!data_dir.ok()) return data_dir.status();
-  node->data_dir_ = std::move(*data_dir);
-
+  // Security material first: a bad file stops the node before it touches
+  // its data dir.
   std::optional<TlsMaterial> tls;
   if (c.tls_enabled()) {
     auto loaded = LoadTls({c.tls_cert, c.tls_key, c.tls_ca});
@@ -61,6 +59,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(node::NodeConfig config) {
   auto policy = LoadAccessPolicy(c.auth_config);
   if (!policy.ok()) return policy.status();
   node->auth_ = std::make_unique<Authenticator>(std::move(*policy));
+
+  auto data_dir = node::DataDir::Claim(c.data_dir, c.cluster_name, c.node_id);
+  if (!data_dir.ok()) return data_dir.status();
+  node->data_dir_ = std::move(*data_dir);
 
   GrpcTransportOptions transport;
   transport.sender_defaults.dialer = node->dialer_;

@@ -9,7 +9,12 @@
 #include <fstream>
 #include <functional>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "base/sha256.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -682,6 +687,78 @@ TEST_F(SecurityTest, ClientLibraryWorksWithTlsAndAToken) {
   Deadline(context);
   ASSERT_TRUE(admin->GetQueueStats(&context, request, &stats).ok());
   EXPECT_EQ(stats.counts().deleted_count(), 30u);
+}
+
+// A node with unusable security settings exits at once, saying why.
+TEST(SecuritySetupTest, NodeRefusesToStartWithBrokenSecurityFiles) {
+  const std::string certs = TestRoot() + "-certs";
+  std::filesystem::remove_all(certs);
+  ASSERT_TRUE(MakeTestCerts(certs, 2, {}).ok());
+  const std::string address = absl::StrCat("127.0.0.1:", FreePort());
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--node-id=1", "--listen=" + address,
+                                     "--peers=1=" + address,
+                                     "--data-dir=" + TestRoot() + "-data"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunToExit(SluicedBinary(), args, absl::Seconds(20));
+  };
+  const std::string ca = "--tls-ca=" + certs + "/ca.pem";
+  const std::string cert = "--tls-cert=" + certs + "/node-1.pem";
+  RunResult r = run({cert, "--tls-key=" + certs + "/missing.key", ca});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("--tls-key: cannot read"));
+  r = run({cert, "--tls-key=" + certs + "/node-1.pem", ca});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("holds no PEM 'PRIVATE KEY' block"));
+  // A key that is not the certificate's: gRPC refuses to serve with it.
+  r = run({cert, "--tls-key=" + certs + "/node-2.key", ca});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("certificate and key do not match"));
+  const std::string auth = certs + "/auth.conf";
+  std::ofstream(auth) << "grant ops admin *\ngrant ops fly *\n";
+  r = run({cert, "--tls-key=" + certs + "/node-1.key", ca,
+           "--auth-config=" + auth});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("auth config line 2: unknown permission"));
+}
+
+TEST(SecuritySetupTest, CertsScriptWritesAKubernetesSecret) {
+  const std::string out = TestRoot() + "-certs";
+  std::filesystem::remove_all(out);
+  RunResult r = RunToExit(SLUICE_SOURCE_DIR "/scripts/certs",
+                          {"--out", out, "--nodes", "2", "--k8s-secret",
+                           "sluice-tls", "--namespace", "queues"},
+                          absl::Seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(out + "/sluice-tls.yaml");
+  std::stringstream yaml;
+  yaml << in.rdbuf();
+  EXPECT_THAT(yaml.str(), HasSubstr("kind: Secret"));
+  EXPECT_THAT(yaml.str(), HasSubstr("namespace: queues"));
+  std::map<std::string, std::string> data;  // the entries under data:
+  bool in_data = false;
+  for (absl::string_view line : absl::StrSplit(yaml.str(), '\n')) {
+    if (line == "data:") {
+      in_data = true;
+      continue;
+    }
+    std::vector<std::string> kv =
+        absl::StrSplit(line, absl::MaxSplits(": ", 1));
+    if (!in_data || kv.size() != 2) continue;
+    std::string decoded;
+    ASSERT_TRUE(absl::Base64Unescape(kv[1], &decoded)) << kv[0];
+    data[std::string(absl::StripAsciiWhitespace(kv[0]))] = decoded;
+  }
+  for (const char* file :
+       {"ca.pem", "node-1.pem", "node-1.key", "node-2.pem", "node-2.key"}) {
+    SCOPED_TRACE(file);
+    std::ifstream f(out + "/" + file);
+    std::stringstream content;
+    content << f.rdbuf();
+    ASSERT_EQ(data.count(file), 1u);
+    EXPECT_EQ(data[file], content.str());
+  }
+  EXPECT_EQ(data.count("ca.key"), 0u) << "the CA key stays out of the cluster";
 }
 
 }  // namespace
