@@ -264,6 +264,38 @@ void Raft::StartCampaign(CampaignKind kind) {
 // ---------------------------------------------------------------------------
 // Input.
 
+namespace {
+
+// What no correct peer ever sends, whatever our state: a message from a
+// faulty or malicious peer must be refused, not reach the log's invariant
+// checks (which crash). Only what can be checked without our state.
+absl::Status CheckShape(const sluice::internal::raft::Message& m) {
+  if (m.type() != sluice::internal::raft::MESSAGE_TYPE_APPEND ||
+      m.entries().empty()) {
+    return absl::OkStatus();
+  }
+  const uint64_t prev = m.index();
+  if (prev > ~uint64_t{0} - static_cast<uint64_t>(m.entries_size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("append after index ", prev, " overflows the log"));
+  }
+  uint64_t term = m.log_term();
+  for (int i = 0; i < m.entries_size(); ++i) {
+    const sluice::internal::raft::Entry& e = m.entries(i);
+    if (e.index() != prev + 1 + static_cast<uint64_t>(i) || e.term() < term ||
+        e.term() > m.term()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("append from node ", m.from(), " at term ", m.term(),
+                       " after (", prev, ", ", m.log_term(), "): entry ", i,
+                       " is (", e.index(), ", ", e.term(), ")"));
+    }
+    term = e.term();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Raft::Step(const Message& m) {
   if (GroupId(m.group()) != group_) {
     return absl::InvalidArgumentError(
@@ -275,6 +307,7 @@ absl::Status Raft::Step(const Message& m) {
         absl::StrCat("malformed message: to=", m.to(), " from=", m.from(),
                      " term=", m.term(), " on node ", id_.value()));
   }
+  if (absl::Status s = CheckShape(m); !s.ok()) return s;
   const Term mterm(m.term());
   const NodeId from(m.from());
   const MessageType type = m.type();
@@ -999,7 +1032,17 @@ void Raft::HandleAppend(const Message& m) {
 }
 
 void Raft::HandleHeartbeat(const Message& m) {
-  log_.CommitTo(Index(m.commit()));
+  // A leader sends min(match, commit), never past our log. More means a
+  // faulty peer, or that we lost durable entries: commit nothing (always
+  // safe) rather than crash on it.
+  if (Index(m.commit()) > log_.LastIndex()) {
+    SLUICE_LOG(ERROR) << "group=" << group_ << " term=" << term_
+                      << " index=" << log_.LastIndex() << " heartbeat from "
+                      << m.from() << " commits " << m.commit()
+                      << ", past our last index; ignored";
+  } else {
+    log_.CommitTo(Index(m.commit()));
+  }
   if (m.quiesce() && role_ == Role::kFollower && lead_ == NodeId(m.from()) &&
       log_.LastIndex() == Index(m.commit()) &&
       log_.committed() == log_.LastIndex()) {

@@ -9,6 +9,78 @@ namespace {
 
 using sluice::internal::raft::MESSAGE_TYPE_APPEND;
 using sluice::internal::raft::MESSAGE_TYPE_APPEND_RESPONSE;
+using sluice::internal::raft::MESSAGE_TYPE_HEARTBEAT;
+using sluice::internal::raft::MESSAGE_TYPE_HEARTBEAT_RESPONSE;
+
+// A message from node 1 (the leader) to node 2 at node 2's term.
+Message FromLeader(TestNetwork& net, sluice::internal::raft::MessageType type) {
+  Message m;
+  m.set_type(type);
+  m.set_group(kGroup.value());
+  m.set_from(1);
+  m.set_to(2);
+  m.set_term(net.raft(2).term().value());
+  return m;
+}
+
+// Found by tests/fuzz/raft_message_fuzzer.cc: one heartbeat whose commit
+// lay past the follower's log crashed the follower (RaftLog::CommitTo's
+// check). A correct leader never sends one; a faulty peer must not be able
+// to crash a node with it.
+TEST(ReplicationTest, HeartbeatCommittingPastTheLogCommitsNothing) {
+  TestNetwork net(3);
+  ASSERT_TRUE(net.Elect(1));
+  net.Stabilize();
+  const Index last = net.raft(2).log().LastIndex();
+  const Index committed = net.raft(2).log().committed();
+  Message hb = FromLeader(net, MESSAGE_TYPE_HEARTBEAT);
+  hb.set_commit(last.value() + 60);
+  EXPECT_TRUE(net.node(2).Step(hb).ok());
+  EXPECT_EQ(net.raft(2).log().committed(), committed);
+  EXPECT_EQ(net.raft(2).log().LastIndex(), last);
+  net.ProcessReady(NodeId(2));
+  EXPECT_EQ(net.Take(OfType(MESSAGE_TYPE_HEARTBEAT_RESPONSE, 1)).size(), 1u);
+}
+
+// Also found by the fuzzer: an append whose entries do not follow its
+// (index, log_term) one by one reached the log, which crashed on the
+// "conflict" with a committed entry (or appended out of order).
+TEST(ReplicationTest, AppendWithEntriesOutOfPlaceIsRefused) {
+  TestNetwork net(3);
+  ASSERT_TRUE(net.Elect(1));
+  ASSERT_TRUE(net.Propose(1, "a").ok());
+  net.Stabilize();
+  const Index last = net.raft(2).log().LastIndex();
+  const Term term = net.raft(2).term();
+  ASSERT_GT(net.raft(2).log().committed(), Index(1));
+
+  Message app = FromLeader(net, MESSAGE_TYPE_APPEND);
+  app.set_index(last.value());
+  app.set_log_term(term.value());
+  Entry* e = app.add_entries();
+  e->set_index(1);  // a committed index, with another term
+  e->set_term(term.value() + 1);
+  EXPECT_EQ(net.node(2).Step(app).code(), absl::StatusCode::kInvalidArgument);
+
+  e->set_index(last.value() + 2);  // a gap
+  e->set_term(term.value());
+  EXPECT_EQ(net.node(2).Step(app).code(), absl::StatusCode::kInvalidArgument);
+
+  e->set_index(last.value() + 1);  // a term above the leader's
+  e->set_term(term.value() + 1);
+  EXPECT_EQ(net.node(2).Step(app).code(), absl::StatusCode::kInvalidArgument);
+
+  app.set_index(~0ull);  // past the end of the index space
+  e->set_index(0);
+  e->set_term(term.value());
+  EXPECT_EQ(net.node(2).Step(app).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(net.raft(2).log().LastIndex(), last);
+
+  app.set_index(last.value());  // and the well-formed append still works
+  e->set_index(last.value() + 1);
+  EXPECT_TRUE(net.node(2).Step(app).ok());
+  EXPECT_EQ(net.raft(2).log().LastIndex(), last + 1);
+}
 
 TEST(ReplicationTest, ProposalsCommitAndApplyEverywhereInOrder) {
   TestNetwork net(3);
