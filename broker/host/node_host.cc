@@ -272,6 +272,17 @@ void NodeHost::Deliver(raft::NodeId from, std::vector<Message> messages) {
           draining_.load()) {
         continue;
       }
+      if (m.type() == sluice::internal::raft::MESSAGE_TYPE_SNAPSHOT) {
+        // Once Raft installs a snapshot the restore cannot be refused, so
+        // data the state machine could not load is refused here.
+        if (absl::Status s = g->sm().CheckSnapshot(m.snapshot().data());
+            !s.ok()) {
+          SLUICE_LOG(ERROR) << "group " << m.group() << ": snapshot at index "
+                            << m.snapshot().metadata().index() << " from node "
+                            << from.value() << " refused: " << s;
+          continue;
+        }
+      }
       if (absl::Status s = g->raw().Step(m); !s.ok()) {
         SLUICE_LOG(DEBUG) << "group " << m.group() << ": message from node "
                           << from.value() << " refused: " << s;

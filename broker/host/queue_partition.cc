@@ -85,12 +85,11 @@ absl::StatusOr<std::unique_ptr<SnapshotSource>> QueuePartition::OpenSnapshot() {
                                                options_.key_prefix);
 }
 
-absl::Status QueuePartition::PrepareRestore(std::string_view data,
-                                            StateWriteBatch& batch) {
-  if (absl::Status s = ClearPartition(options_.db, options_.key_prefix, batch);
-      !s.ok()) {
-    return s;
-  }
+namespace {
+
+// Calls `chunk` with each length-framed chunk of a snapshot's data.
+template <typename Fn>
+absl::Status ForEachChunk(std::string_view data, Fn chunk) {
   while (!data.empty()) {
     if (data.size() < kFrameHeader) {
       return absl::DataLossError("queue snapshot: torn frame header");
@@ -100,14 +99,44 @@ absl::Status QueuePartition::PrepareRestore(std::string_view data,
     if (data.size() < n) {
       return absl::DataLossError("queue snapshot: torn frame");
     }
-    if (absl::Status s =
-            RestoreChunk(data.substr(0, n), options_.key_prefix, batch);
-        !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = chunk(data.substr(0, n)); !s.ok()) return s;
     data.remove_prefix(n);
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status QueuePartition::CheckSnapshot(std::string_view data) const {
+  RestoreCheck check;
+  if (absl::Status s = ForEachChunk(
+          data,
+          [&](std::string_view chunk) { return CheckChunk(chunk, check); });
+      !s.ok()) {
+    return s;
+  }
+  return check.Finish();
+}
+
+absl::Status QueuePartition::PrepareRestore(std::string_view data,
+                                            StateWriteBatch& batch) {
+  if (absl::Status s = ClearPartition(options_.db, options_.key_prefix, batch);
+      !s.ok()) {
+    return s;
+  }
+  // The host checked the data (CheckSnapshot) before Raft installed it;
+  // checked again here, in the same pass, so that nothing FinishRestore
+  // cannot load is ever accepted.
+  RestoreCheck check;
+  if (absl::Status s = ForEachChunk(
+          data,
+          [&](std::string_view chunk) {
+            return RestoreChunk(chunk, options_.key_prefix, batch, &check);
+          });
+      !s.ok()) {
+    return s;
+  }
+  return check.Finish();
 }
 
 absl::Status QueuePartition::FinishRestore() {

@@ -34,6 +34,7 @@ class QueuePartition final : public ReplicaStateMachine {
   std::any Apply(raft::Index index, std::string_view data,
                  StateWriteBatch& batch) override;
   absl::StatusOr<std::unique_ptr<SnapshotSource>> OpenSnapshot() override;
+  absl::Status CheckSnapshot(std::string_view data) const override;
   absl::Status PrepareRestore(std::string_view data,
                               StateWriteBatch& batch) override;
   absl::Status FinishRestore() override;

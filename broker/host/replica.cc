@@ -58,15 +58,22 @@ void Replica::ApplyCommitted(const std::vector<Entry>& entries) {
         << " applies index " << index.value() << " after " << applied_.value();
     std::any result;
     if (entry.type() == ENTRY_TYPE_CONF_CHANGE) {
+      // The leader proposes only changes that parse and apply; anything else
+      // came from a faulty leader. Every replica skips it alike (same entry,
+      // same membership), rather than crash, and crash again at every restart
+      // when the entry is applied again.
       ConfChange cc;
-      SLUICE_CHECK(cc.ParseFromString(entry.data()))
-          << "group " << group_.value() << " index " << index.value()
-          << ": unreadable conf change";
       absl::StatusOr<sluice::internal::raft::ConfState> cs =
-          raw_->ApplyConfChange(cc);
-      SLUICE_CHECK(cs.ok()) << "group " << group_.value() << " index "
-                            << index.value() << ": " << cs.status();
-      conf_state_ = *std::move(cs);
+          cc.ParseFromString(entry.data())
+              ? raw_->ApplyConfChange(cc)
+              : absl::InvalidArgumentError("unreadable conf change");
+      if (cs.ok()) {
+        conf_state_ = *std::move(cs);
+      } else {
+        SLUICE_LOG(ERROR) << "group " << group_.value() << " term "
+                          << entry.term() << " index " << index.value()
+                          << ": conf change skipped: " << cs.status();
+      }
     } else if (!entry.data().empty() && index > sm_->LastApplied()) {
       result = sm_->Apply(index, entry.data(), batch);
     }

@@ -71,6 +71,14 @@ class ReplicaStateMachine {
   // A consistent snapshot of the state as written to the DB so far.
   virtual absl::StatusOr<std::unique_ptr<SnapshotSource>> OpenSnapshot() = 0;
 
+  // Whether PrepareRestore and FinishRestore would take `data` (a snapshot
+  // from a peer). The host asks before it lets Raft install a snapshot:
+  // after that, a restore can no longer be refused.
+  virtual absl::Status CheckSnapshot(std::string_view data) const {
+    (void)data;
+    return absl::OkStatus();
+  }
+
   // Phase 1 of a restore: clear the old state and write `data` into batch.
   virtual absl::Status PrepareRestore(std::string_view data,
                                       StateWriteBatch& batch) = 0;

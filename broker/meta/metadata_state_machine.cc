@@ -220,6 +220,14 @@ MetadataStateMachine::OpenSnapshot() {
       new OneChunkSource(std::move(value)));
 }
 
+absl::Status MetadataStateMachine::CheckSnapshot(std::string_view data) const {
+  MetadataState restored;
+  if (!restored.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+    return absl::DataLossError("metadata snapshot does not parse");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MetadataStateMachine::PrepareRestore(
     std::string_view data, broker::StateWriteBatch& batch) {
   MetadataState restored;

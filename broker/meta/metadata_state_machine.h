@@ -46,6 +46,7 @@ class MetadataStateMachine final : public broker::ReplicaStateMachine {
                  broker::StateWriteBatch& batch) override;
   absl::StatusOr<std::unique_ptr<broker::SnapshotSource>> OpenSnapshot()
       override;
+  absl::Status CheckSnapshot(std::string_view data) const override;
   absl::Status PrepareRestore(std::string_view data,
                               broker::StateWriteBatch& batch) override;
   absl::Status FinishRestore() override;

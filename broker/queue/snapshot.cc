@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/crc32c.h"
 #include "broker/queue/keys.h"
+#include "sluice/internal/commands.pb.h"
 #include "sluice/internal/queue_state.pb.h"
 
 namespace sluice::broker {
@@ -100,8 +101,82 @@ absl::StatusOr<std::optional<std::string>> SnapshotReader::NextChunk(
   return chunk;
 }
 
-absl::Status RestoreChunk(std::string_view chunk, std::string_view prefix,
-                          StateWriteBatch& batch) {
+absl::Status RestoreCheck::Add(std::string_view suffix,
+                               std::string_view value) {
+  if (suffix.empty()) return absl::OkStatus();  // Open reads no such record
+  auto bad = [&](const char* what) {
+    return absl::DataLossError(absl::StrCat(
+        "snapshot record '", std::string(1, suffix[0]), "': ", what));
+  };
+  auto parses = [&](google::protobuf::MessageLite&& message) {
+    return message.ParseFromArray(value.data(), static_cast<int>(value.size()));
+  };
+  const auto kind = static_cast<RecordKind>(suffix[0]);
+  switch (kind) {
+    case RecordKind::kConfig:
+    case RecordKind::kCounters:
+    case RecordKind::kRedrive:
+      // Open reads these under exactly the one-letter key.
+      if (suffix.size() != 1) return absl::OkStatus();
+      if (kind == RecordKind::kConfig && !parses(internal::QueueAttributes())) {
+        return bad("unreadable queue attributes");
+      }
+      if (kind == RecordKind::kCounters &&
+          !parses(internal::StoredCounters())) {
+        return bad("unreadable counters");
+      }
+      if (kind == RecordKind::kRedrive && !parses(internal::StoredRedrive())) {
+        return bad("unreadable redrive task");
+      }
+      return absl::OkStatus();
+    case RecordKind::kProducer:
+      if (!parses(internal::StoredProducer())) return bad("unreadable");
+      return absl::OkStatus();
+    case RecordKind::kDedup:
+      if (!parses(internal::StoredDedup())) return bad("unreadable");
+      return absl::OkStatus();
+    case RecordKind::kBody:
+    case RecordKind::kFirstReceive:
+    case RecordKind::kMeta:
+    case RecordKind::kState:
+      break;
+    default:
+      return absl::OkStatus();  // Open reads no such record
+  }
+  if (suffix.size() != 9) return bad("malformed message key");
+  const uint64_t seq = ReadBigEndian64(suffix.data() + 1);
+  if (kind == RecordKind::kBody) {
+    if (!parses(internal::StoredBody())) return bad("unreadable");
+    body_.insert(seq);
+  } else if (kind == RecordKind::kFirstReceive) {
+    if (!parses(internal::StoredFirstReceive())) return bad("unreadable");
+  } else if (kind == RecordKind::kMeta) {
+    if (!parses(internal::StoredMessageMeta())) return bad("unreadable");
+    meta_.insert(seq);
+  } else if (kind == RecordKind::kState) {
+    internal::StoredMessageState state;
+    if (!state.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
+        !internal::StoredState_IsValid(state.state())) {
+      return bad("unreadable");
+    }
+    state_.insert(seq);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RestoreCheck::Finish() const {
+  if (meta_ != state_ || meta_ != body_) {
+    return absl::DataLossError(
+        "snapshot: body, meta and state records of the messages disagree");
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Calls `record` with each record of a chunk whose header and checksum hold.
+template <typename Fn>
+absl::Status ForEachRecord(std::string_view chunk, Fn record) {
   if (chunk.size() < sizeof(kMagic) + 4 || chunk[0] != kMagic[0] ||
       chunk[1] != kMagic[1]) {
     return absl::DataLossError("snapshot chunk: bad header");
@@ -116,17 +191,39 @@ absl::Status RestoreChunk(std::string_view chunk, std::string_view prefix,
   }
   std::string_view in =
       chunk.substr(sizeof(kMagic), body_size - sizeof(kMagic));
-  std::string key(prefix);
   while (!in.empty()) {
     std::string_view suffix, value;
     if (!ReadField(&in, &suffix) || !ReadField(&in, &value)) {
       return absl::DataLossError("snapshot chunk: truncated record");
     }
-    key.resize(prefix.size());
-    key.append(suffix);
-    batch.Put(key, value);
+    if (absl::Status s = record(suffix, value); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RestoreChunk(std::string_view chunk, std::string_view prefix,
+                          StateWriteBatch& batch, RestoreCheck* check) {
+  std::string key(prefix);
+  return ForEachRecord(
+      chunk,
+      [&](std::string_view suffix, std::string_view value) -> absl::Status {
+        if (check != nullptr) {
+          if (absl::Status s = check->Add(suffix, value); !s.ok()) return s;
+        }
+        key.resize(prefix.size());
+        key.append(suffix);
+        batch.Put(key, value);
+        return absl::OkStatus();
+      });
+}
+
+absl::Status CheckChunk(std::string_view chunk, RestoreCheck& check) {
+  return ForEachRecord(chunk,
+                       [&](std::string_view suffix, std::string_view value) {
+                         return check.Add(suffix, value);
+                       });
 }
 
 absl::StatusOr<bool> ClearPartitionFrom(leveldb::DB* db,

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "broker/queue/state_write_batch.h"
@@ -54,9 +55,36 @@ class SnapshotReader {
   bool done_ = false;
 };
 
-// Checks one chunk and writes its records under `prefix` into `batch`.
+// Checks that the records of a snapshot are what QueueStateMachine::Open
+// can load and read: every record it reads parses, message keys are well
+// formed, and every message has its body, meta and state records (Open's
+// and ReadMessage's rules, a little stricter: a real snapshot never breaks
+// them). A snapshot comes from
+// a peer, and once a restore's batch is written it cannot be undone, so a
+// follower checks the whole snapshot first. Feed it every record, then
+// Finish. One thread.
+class RestoreCheck {
+ public:
+  // `suffix`: the record's key without the partition prefix.
+  absl::Status Add(std::string_view suffix, std::string_view value);
+  absl::Status Finish() const;
+
+ private:
+  absl::btree_set<uint64_t> body_;   // sequences with a 'b' record
+  absl::btree_set<uint64_t> meta_;   // ... with an 'm' record
+  absl::btree_set<uint64_t> state_;  // ... with an 's' record
+};
+
+// Checks one chunk and writes its records under `prefix` into `batch`. With
+// `check`, also feeds every record to it and fails (part written) on the
+// first record it refuses.
 absl::Status RestoreChunk(std::string_view chunk, std::string_view prefix,
-                          StateWriteBatch& batch);
+                          StateWriteBatch& batch,
+                          RestoreCheck* check = nullptr);
+
+// Checks a whole snapshot's chunks (CheckChunk each, then Finish) without
+// writing anything.
+absl::Status CheckChunk(std::string_view chunk, RestoreCheck& check);
 
 // Deletes every record under `prefix` (before restoring over old state).
 absl::Status ClearPartition(leveldb::DB* db, std::string_view prefix,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/crc32c.h"
 #include "broker/host/host_errors.h"
 #include "broker/host/latch.h"
 #include "broker/queue/keys.h"
@@ -183,6 +184,100 @@ TEST(NodeHostTest, FarBehindFollowerGetsASnapshot) {
   c.Start(lagging);
   EXPECT_THAT(SendMany(c, *c.WaitForLeader(kGroup), 3, "t-"), SizeIs(3));
   ExpectSameDigests(c);
+}
+
+// Found by tests/fuzz/queue_snapshot_fuzzer.cc: a snapshot from a peer whose
+// chunks are intact but whose records the queue cannot load (here a
+// message's meta record without its state) was installed by Raft, written,
+// and the follower crashed in FinishRestore, and again at every restart.
+// The host now asks the state machine (CheckSnapshot) before Raft installs
+// a snapshot, and drops it.
+TEST(NodeHostTest, SnapshotTheQueueCannotLoadIsRefused) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  const int follower = *leader % 3 + 1;
+  ASSERT_THAT(SendMany(c, *leader, 3, "s-"), SizeIs(3));
+  ASSERT_TRUE(c.WaitConverged(kGroup).has_value());
+  auto status = c.host(follower)->StatusOf(kGroup);
+  ASSERT_TRUE(status.has_value());
+
+  // One chunk (broker/queue/snapshot.h) in its 4-byte frame.
+  std::string chunk("S\x01", 2);
+  const std::string key = "m" + std::string(7, '\0') + "\x01";
+  chunk += static_cast<char>(key.size());
+  chunk += key;
+  chunk += '\0';  // an empty StoredMessageMeta
+  const uint32_t crc = crc32c::Value(chunk);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    chunk += static_cast<char>((crc >> shift) & 0xff);
+  }
+  std::string data(3, '\0');
+  data += static_cast<char>(chunk.size());
+  data += chunk;
+
+  sluice::internal::raft::Message m;
+  m.set_type(sluice::internal::raft::MESSAGE_TYPE_SNAPSHOT);
+  m.set_group(kGroup.value());
+  m.set_from(*leader);
+  m.set_to(follower);
+  m.set_term(status->term.value());
+  auto* meta = m.mutable_snapshot()->mutable_metadata();
+  meta->set_index(status->applied.value() + 100);
+  meta->set_term(status->term.value());
+  for (uint64_t id : {1, 2, 3}) meta->mutable_conf_state()->add_voters(id);
+  m.mutable_snapshot()->set_data(data);
+  c.host(follower)->Deliver(raft::NodeId(*leader), {m});
+
+  // The follower goes on replicating from its own log.
+  ASSERT_THAT(SendMany(c, *leader, 2, "t-"), SizeIs(2));
+  ExpectSameDigests(c);
+  auto after = c.host(follower)->StatusOf(kGroup);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_LT(after->applied.value(), meta->index());
+}
+
+// Found with tests/fuzz/raft_message_fuzzer.cc (whose host loop has to
+// decide what to do with such an entry): a committed conf change that does
+// not parse crashed the replica (a check in Replica::ApplyCommitted), and
+// again at every restart. Only a faulty leader can commit one; here a forged
+// append hands one to a follower, which now skips it.
+TEST(NodeHostTest, CommittedConfChangeThatDoesNotParseIsSkipped) {
+  HostCluster c(3);
+  c.CreateGroup(kGroup);
+  auto leader = c.WaitForLeader(kGroup);
+  ASSERT_TRUE(leader.has_value());
+  const int follower = *leader % 3 + 1;
+  ASSERT_THAT(SendMany(c, *leader, 2, "s-"), SizeIs(2));
+  ASSERT_TRUE(c.WaitConverged(kGroup).has_value());
+  auto status = c.host(follower)->StatusOf(kGroup);
+  ASSERT_TRUE(status.has_value());
+  const uint64_t last = status->last_index.value();
+
+  sluice::internal::raft::Message m;
+  m.set_type(sluice::internal::raft::MESSAGE_TYPE_APPEND);
+  m.set_group(kGroup.value());
+  m.set_from(*leader);
+  m.set_to(follower);
+  m.set_term(status->term.value());
+  m.set_index(last);
+  m.set_log_term(status->term.value());  // the sends above are of this term
+  m.set_commit(last + 1);
+  auto* e = m.add_entries();
+  e->set_index(last + 1);
+  e->set_term(status->term.value());
+  e->set_type(sluice::internal::raft::ENTRY_TYPE_CONF_CHANGE);
+  e->set_data("\xff\xff\xff");
+  c.host(follower)->Deliver(raft::NodeId(*leader), {m});
+
+  EXPECT_TRUE(PollUntil([&] {
+    auto now = c.host(follower)->StatusOf(kGroup);
+    return now.has_value() && now->applied.value() == last + 1;
+  }));
+  auto after = c.host(follower)->StatusOf(kGroup);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->conf_state.voters_size(), 3);
 }
 
 TEST(NodeHostTest, TooManyPendingProposalsIsResourceExhausted) {
