@@ -153,7 +153,9 @@ grpc::Status RaftTransportService::InstallSnapshot(
   Message message;
   if (!message.ParseFromString(request.begin().raft_message()) ||
       message.group() != request.begin().group_id() ||
-      message.to() != self_.value()) {
+      message.to() != self_.value() || message.from() != from.value()) {
+    // `from` as RaftStream checks it: the header's node (whose certificate
+    // TLS verified) may speak only for itself.
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "InstallSnapshot: malformed raft_message");
   }

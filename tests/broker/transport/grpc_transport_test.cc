@@ -288,7 +288,7 @@ class SnapshotCall {
         stream_(stub_->InstallSnapshot(&context_)) {}
 
   // Sends `begin` for group 7 index 42 term 3; returns resume_offset.
-  uint64_t Begin() {
+  uint64_t Begin(uint64_t message_from = 1) {
     sluice::internal::InstallSnapshotRequest request;
     request.mutable_header()->set_cluster_id("c");
     request.mutable_header()->set_from_node_id(1);
@@ -300,13 +300,13 @@ class SnapshotCall {
     Message m;
     m.set_type(sluice::internal::raft::MESSAGE_TYPE_SNAPSHOT);
     m.set_group(7);
-    m.set_from(1);
+    m.set_from(message_from);
     m.set_to(2);
     m.mutable_snapshot()->mutable_metadata()->set_index(42);
     m.SerializeToString(begin->mutable_raft_message());
     EXPECT_TRUE(stream_->Write(request));
     sluice::internal::InstallSnapshotResponse response;
-    EXPECT_TRUE(stream_->Read(&response));
+    if (!stream_->Read(&response)) return ~uint64_t{0};  // refused
     return response.resume_offset();
   }
   void Chunk(uint64_t offset, const std::string& data, bool last,
@@ -375,6 +375,17 @@ TEST(GrpcTransportTest, ResumedSnapshotWithChangedDataIsRejected) {
       crc32c::Extend(crc32c::Value(other), part2.data(), part2.size());
   call.Chunk(part1.size(), part2, /*last=*/true, whole);
   EXPECT_EQ(call.Finish().error_code(), grpc::StatusCode::DATA_LOSS);
+  absl::MutexLock lock(&b.recorder.mu_);
+  EXPECT_TRUE(b.recorder.received_.empty());
+}
+
+// The header names node 1 (with TLS: its certificate); the Raft message
+// inside may not claim to come from another node.
+TEST(GrpcTransportTest, SnapshotSpeakingForAnotherNodeIsRefused) {
+  TestNode b(2, "c");
+  SnapshotCall call(b.address());
+  EXPECT_EQ(call.Begin(/*message_from=*/3), ~uint64_t{0});
+  EXPECT_EQ(call.Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   absl::MutexLock lock(&b.recorder.mu_);
   EXPECT_TRUE(b.recorder.received_.empty());
 }
