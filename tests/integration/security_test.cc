@@ -168,6 +168,18 @@ std::function<grpc::Status(grpc::Channel&)> ClusterUnary(Method method,
   };
 }
 
+// An RPC whose request names only a queue.
+template <typename Request, typename Response>
+Rpc OnQueue(std::string name, std::set<std::string> allowed,
+            grpc::Status (v1::Queues::Stub::*method)(grpc::ClientContext*,
+                                                     const Request&, Response*),
+            const std::string& queue) {
+  Request request;
+  request.set_queue_name(queue);
+  return {std::move(name), std::move(allowed),
+          Unary<Request, Response>(method, request)};
+}
+
 // Opens a stream on "sec-q": OK once the server says started, else the
 // status it closed with.
 grpc::Status OpenStream(grpc::Channel& channel) {
@@ -226,42 +238,18 @@ TEST_F(SecurityTest, EveryRpcRefusesCallersWithoutTheRightPermission) {
                     Unary<v1::CreateQueueRequest, v1::CreateQueueResponse>(
                         &Q::CreateQueue, r)});
   }
-  {
-    v1::GetQueueRequest r;
-    r.set_queue_name("sec-q");
-    rpcs.push_back(
-        {"GetQueue",
-         {"send", "receive", "delete", "manage"},
-         Unary<v1::GetQueueRequest, v1::GetQueueResponse>(&Q::GetQueue, r)});
-  }
+  rpcs.push_back(OnQueue("GetQueue", {"send", "receive", "delete", "manage"},
+                         &Q::GetQueue, "sec-q"));
   rpcs.push_back({"ListQueues",
                   {""},
                   Unary<v1::ListQueuesRequest, v1::ListQueuesResponse>(
                       &Q::ListQueues, v1::ListQueuesRequest())});
-  {
-    v1::UpdateQueueRequest r;  // a queue that does not exist: NOT_FOUND
-    r.set_queue_name("sec-missing");
-    rpcs.push_back({"UpdateQueue",
-                    {"manage"},
-                    Unary<v1::UpdateQueueRequest, v1::UpdateQueueResponse>(
-                        &Q::UpdateQueue, r)});
-  }
-  {
-    v1::DeleteQueueRequest r;
-    r.set_queue_name("sec-missing");
-    rpcs.push_back({"DeleteQueue",
-                    {"manage"},
-                    Unary<v1::DeleteQueueRequest, v1::DeleteQueueResponse>(
-                        &Q::DeleteQueue, r)});
-  }
-  {
-    v1::PurgeQueueRequest r;
-    r.set_queue_name("sec-missing");
-    rpcs.push_back({"PurgeQueue",
-                    {"manage"},
-                    Unary<v1::PurgeQueueRequest, v1::PurgeQueueResponse>(
-                        &Q::PurgeQueue, r)});
-  }
+  rpcs.push_back(
+      OnQueue("UpdateQueue", {"manage"}, &Q::UpdateQueue, "sec-missing"));
+  rpcs.push_back(
+      OnQueue("DeleteQueue", {"manage"}, &Q::DeleteQueue, "sec-missing"));
+  rpcs.push_back(
+      OnQueue("PurgeQueue", {"manage"}, &Q::PurgeQueue, "sec-missing"));
   {
     v1::SendRequest r;
     r.set_queue_name("sec-q");
@@ -272,14 +260,7 @@ TEST_F(SecurityTest, EveryRpcRefusesCallersWithoutTheRightPermission) {
                     {"send"},
                     Unary<v1::SendRequest, v1::SendResponse>(&Q::Send, r)});
   }
-  {
-    v1::ReceiveRequest r;
-    r.set_queue_name("sec-missing");
-    rpcs.push_back(
-        {"Receive",
-         {"receive"},
-         Unary<v1::ReceiveRequest, v1::ReceiveResponse>(&Q::Receive, r)});
-  }
+  rpcs.push_back(OnQueue("Receive", {"receive"}, &Q::Receive, "sec-missing"));
   rpcs.push_back({"StreamReceive", {"receive"}, OpenStream});
   {
     v1::DeleteRequest r;
@@ -300,13 +281,7 @@ TEST_F(SecurityTest, EveryRpcRefusesCallersWithoutTheRightPermission) {
          Unary<v1::ChangeVisibilityRequest, v1::ChangeVisibilityResponse>(
              &Q::ChangeVisibility, r)});
   }
-  {
-    v1::PeekRequest r;
-    r.set_queue_name("sec-missing");
-    rpcs.push_back({"Peek",
-                    {"receive"},
-                    Unary<v1::PeekRequest, v1::PeekResponse>(&Q::Peek, r)});
-  }
+  rpcs.push_back(OnQueue("Peek", {"receive"}, &Q::Peek, "sec-missing"));
   {
     v1::StartRedriveRequest r;
     r.set_source_queue_name("sec-missing");
@@ -332,14 +307,9 @@ TEST_F(SecurityTest, EveryRpcRefusesCallersWithoutTheRightPermission) {
                     Unary<v1::CancelRedriveRequest, v1::CancelRedriveResponse>(
                         &Q::CancelRedrive, r)});
   }
-  {
-    v1::GetQueueStatsRequest r;
-    r.set_queue_name("sec-q");
-    rpcs.push_back({"GetQueueStats",
-                    {"send", "receive", "delete", "manage"},
-                    Unary<v1::GetQueueStatsRequest, v1::GetQueueStatsResponse>(
-                        &Q::GetQueueStats, r)});
-  }
+  rpcs.push_back(OnQueue("GetQueueStats",
+                         {"send", "receive", "delete", "manage"},
+                         &Q::GetQueueStats, "sec-q"));
   rpcs.push_back(
       {"GetClusterStatus",
        {"cluster"},
