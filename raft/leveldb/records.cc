@@ -145,4 +145,11 @@ absl::StatusOr<LogStart> DecodeLogStart(GroupId group,
                   Term(GetBigEndian64(payload->data() + 8))};
 }
 
+std::string SealPayload(absl::string_view key, absl::string_view payload) {
+  std::string value(kCrcSize, '\0');
+  value.append(payload.data(), payload.size());
+  SealRecord(key, &value);
+  return value;
+}
+
 }  // namespace sluice::raft::ldb

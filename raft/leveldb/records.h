@@ -41,6 +41,10 @@ absl::StatusOr<sluice::internal::raft::SnapshotMetadata> DecodeSnapshotMeta(
     GroupId group, absl::string_view value);
 
 std::string EncodeLogStart(GroupId group, LogStart start);
+
+// The stored value for raw `payload` under `key`: its CRC, then the payload.
+// For tests and fuzzers that make records of arbitrary bytes.
+std::string SealPayload(absl::string_view key, absl::string_view payload);
 absl::StatusOr<LogStart> DecodeLogStart(GroupId group, absl::string_view value);
 
 }  // namespace sluice::raft::ldb

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <string>
 
-#include "base/crc32c.h"
 #include "broker/queue/keys.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "raft/leveldb/keys.h"
@@ -50,16 +49,6 @@ std::string KeyOf(Decoder decoder, GroupId group, Index index) {
     default:
       return ldb::LogStartKey(group);
   }
-}
-
-// The stored value: the CRC over key and payload, then the payload.
-std::string Sealed(const std::string& key, std::string_view payload) {
-  const uint32_t crc =
-      crc32c::Extend(crc32c::Value(key), payload.data(), payload.size());
-  std::string value;
-  ldb::PutBigEndian32(&value, crc);
-  value.append(payload);
-  return value;
 }
 
 std::string Input(Decoder decoder, uint64_t group, uint64_t index, bool seal,
@@ -210,7 +199,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const GroupId g(group);
       const Index i(index);
       if (seal) {
-        CheckRecord(decoder, g, i, Sealed(KeyOf(decoder, g, i), bytes));
+        CheckRecord(
+            decoder, g, i,
+            ldb::SealPayload(KeyOf(decoder, g, i),
+                             absl::string_view(bytes.data(), bytes.size())));
       } else {
         CheckRecord(decoder, g, i, bytes);
       }

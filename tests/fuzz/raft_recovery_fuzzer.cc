@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <string>
 
-#include "base/crc32c.h"
 #include "raft/leveldb/keys.h"
 #include "raft/leveldb/records.h"
 #include "raft/leveldb/recovery.h"
@@ -29,15 +28,6 @@ using raft::GroupId;
 using raft::Index;
 using raft::Term;
 namespace ldb = raft::ldb;
-
-std::string Sealed(const std::string& key, std::string_view payload) {
-  const uint32_t crc =
-      crc32c::Extend(crc32c::Value(key), payload.data(), payload.size());
-  std::string value;
-  ldb::PutBigEndian32(&value, crc);
-  value.append(payload);
-  return value;
-}
 
 // A well-formed record of `kind` for `key`, from a few input bytes.
 std::string Built(int kind, GroupId group, Index index, ByteReader& in) {
@@ -168,7 +158,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (mode == 0) {
       value = std::string(in.Bytes());
     } else if (mode == 1) {
-      value = Sealed(key, in.Bytes());
+      const std::string_view payload = in.Bytes();
+      value = ldb::SealPayload(
+          key, absl::string_view(payload.data(), payload.size()));
     } else {
       value = Built(kind, group, index, in);
     }
