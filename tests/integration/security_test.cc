@@ -142,11 +142,13 @@ struct Rpc {
   std::function<grpc::Status(grpc::Channel&)> call;
 };
 
-template <typename Request, typename Response, typename Method>
-std::function<grpc::Status(grpc::Channel&)> Unary(Method method,
-                                                  Request request) {
+// Calls `method` of `Service`'s stub on a channel with `request`.
+template <typename Service, typename Request, typename Response,
+          typename Method>
+std::function<grpc::Status(grpc::Channel&)> Call(Method method,
+                                                 Request request) {
   return [method, request](grpc::Channel& channel) {
-    auto stub = v1::Queues::NewStub(
+    auto stub = Service::NewStub(
         std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
@@ -156,16 +158,15 @@ std::function<grpc::Status(grpc::Channel&)> Unary(Method method,
 }
 
 template <typename Request, typename Response, typename Method>
+std::function<grpc::Status(grpc::Channel&)> Unary(Method method,
+                                                  Request request) {
+  return Call<v1::Queues, Request, Response>(method, std::move(request));
+}
+
+template <typename Request, typename Response, typename Method>
 std::function<grpc::Status(grpc::Channel&)> ClusterUnary(Method method,
                                                          Request request) {
-  return [method, request](grpc::Channel& channel) {
-    auto stub = v1::Cluster::NewStub(
-        std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-    Response response;
-    return ((*stub).*method)(&context, request, &response);
-  };
+  return Call<v1::Cluster, Request, Response>(method, std::move(request));
 }
 
 // An RPC whose request names only a queue.
