@@ -43,6 +43,17 @@ std::string Render(const NodeConfig& c) {
   absl::StrAppend(
       &text, "tick-ms = ", absl::ToInt64Milliseconds(c.tick_interval), "\n");
   absl::StrAppend(&text, "quiesce = ", c.quiesce ? "true" : "false", "\n");
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string&>{"tls-cert", c.tls_cert},
+        {"tls-key", c.tls_key},
+        {"tls-ca", c.tls_ca},
+        {"auth-config", c.auth_config}}) {
+    if (!value.empty()) absl::StrAppend(&text, name, " = ", value, "\n");
+  }
+  absl::StrAppend(&text,
+                  "max-streams-per-connection = ", c.max_streams_per_connection,
+                  "\n");
+  absl::StrAppend(&text, "max-queues = ", c.max_queues, "\n");
   return text;
 }
 
@@ -51,7 +62,11 @@ bool SameSettings(const NodeConfig& a, const NodeConfig& b) {
          a.advertise == b.advertise && a.peers == b.peers &&
          a.data_dir == b.data_dir && a.metrics_listen == b.metrics_listen &&
          a.cluster_name == b.cluster_name &&
-         a.tick_interval == b.tick_interval && a.quiesce == b.quiesce;
+         a.tick_interval == b.tick_interval && a.quiesce == b.quiesce &&
+         a.tls_cert == b.tls_cert && a.tls_key == b.tls_key &&
+         a.tls_ca == b.tls_ca && a.auth_config == b.auth_config &&
+         a.max_streams_per_connection == b.max_streams_per_connection &&
+         a.max_queues == b.max_queues;
 }
 
 }  // namespace
@@ -70,7 +85,13 @@ std::vector<Seed> Seeds() {
   const std::string args =
       "--node-id=2\n--listen=0.0.0.0:7102\n--advertise=10.0.0.2:7102\n"
       "--peers=1=10.0.0.1:7102,2=10.0.0.2:7102\n--data-dir=d\n";
+  const std::string secure =
+      file +
+      "tls-cert = certs/node-1.pem\ntls-key = certs/node-1.key\n"
+      "tls-ca = certs/ca.pem\nauth-config = auth.conf\n"
+      "max-streams-per-connection = 64\nmax-queues = 500\n";
   return {{"seed-file", std::string(1, 0) + file},
+          {"seed-secure-file", std::string(1, 0) + secure},
           {"seed-args", std::string(1, 1) + args},
           {"seed-bad-file", std::string(1, 0) + "node-id = 0\npeers=1\n"}};
 }
