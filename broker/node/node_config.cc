@@ -1,13 +1,14 @@
 #include "broker/node/node_config.h"
 
-#include <fstream>
-#include <sstream>
+#include <optional>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/file.h"
 
 namespace sluice::node {
 namespace {
@@ -176,13 +177,12 @@ absl::StatusOr<NodeConfig> ParseNodeConfig(
     }
     if (parts[0] == "config") {
       // The file first, so that flags override it wherever they appear.
-      std::ifstream in{std::string(parts[1])};
-      if (!in)
+      std::optional<std::string> text = ReadWholeFile(std::string(parts[1]));
+      if (!text.has_value()) {
         return FlagError("config",
                          absl::StrCat("cannot read '", parts[1], "'"));
-      std::stringstream text;
-      text << in.rdbuf();
-      if (absl::Status s = ApplyConfigFile(text.str(), config); !s.ok()) {
+      }
+      if (absl::Status s = ApplyConfigFile(*text, config); !s.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(parts[1], ": ", s.message()));
       }

@@ -1,12 +1,11 @@
 #include "broker/server/node.h"
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "base/file.h"
 #include "base/logging.h"
 #include "broker/auth/auth_config.h"
 #include "broker/meta/metadata_state_machine.h"
@@ -23,14 +22,12 @@ namespace {
 absl::StatusOr<std::shared_ptr<const auth::AccessPolicy>> LoadAccessPolicy(
     const std::string& path) {
   if (path.empty()) return nullptr;
-  std::ifstream in(path);
-  if (!in) {
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text.has_value()) {
     return absl::FailedPreconditionError(
         absl::StrCat("--auth-config: cannot read '", path, "'"));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<auth::AccessPolicy> policy = auth::ParseAuthConfig(text.str());
+  absl::StatusOr<auth::AccessPolicy> policy = auth::ParseAuthConfig(*text);
   if (!policy.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--auth-config '", path, "': ", policy.status().message()));

@@ -1,12 +1,10 @@
 #include "broker/transport/tls_credentials.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/file.h"
 #include "broker/auth/auth_config.h"
 
 namespace sluice::broker {
@@ -19,18 +17,16 @@ absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path,
         "--", flag,
         ": missing (TLS needs --tls-cert, --tls-key and --tls-ca)"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text.has_value()) {
     return absl::FailedPreconditionError(
         absl::StrCat("--", flag, ": cannot read '", path, "'"));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!absl::StrContains(text.str(), must_contain)) {
+  if (!absl::StrContains(*text, must_contain)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--", flag, ": '", path, "' holds no PEM '", must_contain, "' block"));
   }
-  return text.str();
+  return *std::move(text);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "base/file.h"
 #include "grpcpp/generic/generic_stub.h"
 
 namespace sluice::testing {
@@ -73,13 +74,6 @@ std::shared_ptr<grpc::Channel> FastReconnectChannel(
       args);
 }
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 absl::Status MakeTestCerts(const std::string& dir, int nodes,
@@ -103,10 +97,10 @@ std::shared_ptr<grpc::ChannelCredentials> PemCredentials(
     const std::string& ca_file, const std::string& cert_file,
     const std::string& key_file) {
   grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = ReadWholeFile(ca_file);
+  tls.pem_root_certs = ReadWholeFile(ca_file).value_or("");
   if (!cert_file.empty()) {
-    tls.pem_cert_chain = ReadWholeFile(cert_file);
-    tls.pem_private_key = ReadWholeFile(key_file);
+    tls.pem_cert_chain = ReadWholeFile(cert_file).value_or("");
+    tls.pem_private_key = ReadWholeFile(key_file).value_or("");
   }
   return grpc::SslCredentials(tls);
 }

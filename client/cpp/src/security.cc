@@ -1,27 +1,23 @@
 #include "sluice/client/security.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 
 namespace sluice::client {
 namespace {
 
 absl::StatusOr<std::string> ReadFile(const char* setting,
                                      const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat(setting, ": cannot read '", path, "'"));
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().empty()) {
+  if (text->empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(setting, ": '", path, "' is empty"));
   }
-  return text.str();
+  return *std::move(text);
 }
 
 }  // namespace
