@@ -1,5 +1,7 @@
 // What one client can hold of a node: queues in the cluster, message bytes
 // at the gRPC layer, concurrent calls per connection.
+#include <iostream>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -137,9 +139,20 @@ TEST_F(LimitsTest, OneConnectionHoldsAtMostMaxStreamsCalls) {
   OpenedStream elsewhere = Open(*other, absl::Seconds(30));
   EXPECT_TRUE(elsewhere.started);
   elsewhere.Close();
-  // Closing one frees its slot.
+  // Closing one frees its slot. The client frees it at once, the server
+  // when the cancel arrives, so a stream opened in between may be refused
+  // (HTTP/2 REFUSED_STREAM; seen once in CI, not reproduced in 39 runs) and,
+  // as any client would, is tried again; the refusal is printed.
   first.Close();
   OpenedStream fourth = Open(*stub, absl::Seconds(30));
+  for (int attempt = 0; !fourth.started && attempt < 50; ++attempt) {
+    const grpc::Status refused = fourth.stream->Finish();
+    std::cerr << "fourth stream, attempt " << attempt << ": refused with "
+              << refused.error_code() << " " << refused.error_message() << "\n";
+    absl::SleepFor(absl::Milliseconds(100));
+    fourth.stream.reset();  // before its context
+    fourth = Open(*stub, absl::Seconds(30));
+  }
   EXPECT_TRUE(fourth.started);
   fourth.Close();
   second.Close();
